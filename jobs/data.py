@@ -1,0 +1,163 @@
+"""Fashion-MNIST from its IDX files: locate, read, validate, select a subset, build the input pipeline.
+
+numpy only at import time; TensorFlow is imported inside `pipeline` (the CLI imports this module).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
+               "sandal", "shirt", "sneaker", "bag", "ankle-boot")
+SPLITS = ("train", "test", "all")
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+KERAS_CACHE = Path.home() / ".keras" / "datasets" / "fashion-mnist"
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60_000),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10_000),
+}
+HOW_TO_GET = ("Fashion-MNIST not found. Install it with `apt-get install dataset-fashion-mnist` "
+              "(files in /usr/share/datasets/fashion-mnist) or set GANCTL_DATA_DIR to a folder "
+              "holding train-images-idx3-ubyte.gz and the three other IDX files")
+
+
+class DataError(ValueError):
+    """Missing, corrupt or empty data; the message is meant for the user as it stands."""
+
+
+def parse_classes(items: list[str | int]) -> list[int]:
+    """Class names (`trouser`) or indices (`1`) to sorted unique indices."""
+    out = set()
+    for item in items:
+        key = str(item).strip().lower().replace("_", "-")
+        if key.isdigit() and int(key) < len(CLASS_NAMES):
+            out.add(int(key))
+        elif key in CLASS_NAMES:
+            out.add(CLASS_NAMES.index(key))
+        elif key in ("tshirt", "t-shirt/top", "top"):
+            out.add(0)
+        elif key in ("ankleboot", "boot"):
+            out.add(9)
+        else:
+            raise DataError(f"unknown class {item!r}; use one of {', '.join(CLASS_NAMES)} or 0-9")
+    return sorted(out)
+
+
+def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
+    env = data_dir or os.environ.get("GANCTL_DATA_DIR")
+    return [p for p in (Path(env) if env else None, DEBIAN_DIR, KERAS_CACHE) if p is not None]
+
+
+def _file_in(folder: Path, stem: str) -> Path | None:
+    for name in (stem + ".gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def find_data_dir(data_dir: Path | None = None) -> Path:
+    for folder in candidate_dirs(data_dir):
+        if all(_file_in(folder, s) for imgs, lbls, _ in FILES.values() for s in (imgs, lbls)):
+            return folder
+    return _download_or_fail()
+
+
+def _download_or_fail() -> Path:
+    # Only where a network exists: keras downloads into its cache, which we then read ourselves.
+    try:
+        import socket
+
+        socket.create_connection(("storage.googleapis.com", 443), timeout=3).close()
+    except OSError:
+        raise DataError(HOW_TO_GET) from None
+    from keras.datasets import fashion_mnist
+
+    fashion_mnist.load_data()
+    return KERAS_CACHE
+
+
+def _read_idx(path: Path, magic: int, count: int, shape: tuple[int, ...]) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"corrupt data file {path}: {exc}") from None
+    header = 8 + 4 * len(shape)
+    if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
+        raise DataError(f"corrupt data file {path}: not an IDX file of the expected kind")
+    dims = tuple(int.from_bytes(raw[8 + 4 * i: 12 + 4 * i], "big") for i in range(len(shape)))
+    n = int.from_bytes(raw[4:8], "big")
+    if n != count or dims != shape or len(raw) != header + n * int(np.prod(shape, dtype=int)):
+        raise DataError(f"corrupt or truncated data file {path}: expected {count} records of {shape}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape((n, *shape))
+
+
+def load_split(split: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (n, 28, 28) and labels (n,) of `train`, `test` or `all` (train then test)."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if split == "all":
+        parts = [load_split(s, data_dir) for s in ("train", "test")]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    folder = find_data_dir(data_dir)
+    imgs, lbls, count = FILES[split]
+    images = _read_idx(_file_in(folder, imgs), 2051, count, (28, 28))
+    labels = _read_idx(_file_in(folder, lbls), 2049, count, ())
+    if labels.max() >= len(CLASS_NAMES):
+        raise DataError(f"corrupt data file {_file_in(folder, lbls)}: label out of range")
+    return images, labels
+
+
+@dataclass(frozen=True)
+class Subset:
+    images: np.ndarray  # uint8 (n, 28, 28, 1)
+    labels: np.ndarray  # uint8 (n,)
+    split: str
+    classes: tuple[int, ...]
+
+    def describe(self) -> str:
+        names = ", ".join(CLASS_NAMES[c] for c in self.classes) if self.classes else "all classes"
+        return f"{self.split} split, {names}: images {self.images.shape}, labels {self.labels.shape}"
+
+
+def select(split: str = "train", classes: tuple[int, ...] | list = (), limit: int | None = None,
+           data_dir: Path | None = None) -> Subset:
+    if limit is not None and limit < 1:
+        raise DataError(f"limit must be at least 1, got {limit}")
+    classes = tuple(parse_classes(list(classes)))
+    images, labels = load_split(split, data_dir)
+    if classes:
+        keep = np.isin(labels, classes)
+        images, labels = images[keep], labels[keep]
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    if len(images) == 0:
+        raise DataError(f"the subset is empty ({split}, classes {list(classes)}, limit {limit})")
+    return Subset(images[..., None], labels, split, classes)
+
+
+def scale(images: np.ndarray, output: str) -> np.ndarray:
+    """uint8 pixels to float32 in [0, 1] for sigmoid generators, [-1, 1] for tanh ones."""
+    x = images.astype(np.float32) / 255.0
+    return x if output == "sigmoid" else x * 2.0 - 1.0
+
+
+def unscale(images: np.ndarray, output: str) -> np.ndarray:
+    """Generator output back to uint8 pixels."""
+    x = np.asarray(images, dtype=np.float32)
+    x = x if output == "sigmoid" else (x + 1.0) / 2.0
+    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def pipeline(images: np.ndarray, batch_size: int, seed: int, output: str):
+    """A cached, shuffled, batched, prefetched tf.data.Dataset; the last partial batch is kept."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(scale(images, output)).cache()
+    ds = ds.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
