@@ -1,0 +1,60 @@
+"""Device set-up and precision choice. TensorFlow is imported inside functions only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def resolve_precision(requested: str, *, flags: set[str] | None = None,
+                      gpu_compute_capability: tuple[int, int] | None = None) -> str:
+    """`auto` -> bf16 on CPUs with AMX/AVX512-BF16 and on Ampere+ GPUs, fp16 on older GPUs, else fp32."""
+    if requested != "auto":
+        return requested
+    if gpu_compute_capability is not None:
+        return "bf16" if gpu_compute_capability >= (8, 0) else "fp16"
+    flags = cpu_flags() if flags is None else flags
+    return "bf16" if any(f in flags for f in BF16_CPU_FLAGS) else "fp32"
+
+
+def gpu_compute_capability() -> tuple[int, int] | None:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return tuple(details.get("compute_capability", (0, 0)))
+
+
+def configure() -> None:
+    """Memory growth on every visible GPU: several jobs' processes may share a box."""
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised: growth was set earlier in this process
+            pass
+
+
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def set_precision(precision: str) -> str:
+    """Set Keras' global dtype policy for the models built next; returns the precision in force."""
+    import keras
+
+    resolved = resolve_precision(precision, gpu_compute_capability=gpu_compute_capability())
+    keras.mixed_precision.set_global_policy(POLICIES[resolved])
+    return resolved

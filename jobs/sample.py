@@ -1,0 +1,78 @@
+"""Sampling from an exported generator, verified by sha256 before anything is loaded.
+
+The default (h5) path builds the generator from code and loads weights only: no model config
+from disk is ever deserialised. The SavedModel path runs only a file whose hash matches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import artifacts, data, pictures
+from .spec import TrainSpec
+
+_warm: dict[tuple, object] = {}  # (format, path, sha256) -> generator callable; a worker reuses it
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    grid: Path
+    files: list[Path]
+
+
+def noise(spec: TrainSpec, n: int, seed: int | None) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, spec.info.noise_dim)).astype(np.float32)
+
+
+def untrained_generator(spec: TrainSpec):
+    import keras
+
+    keras.utils.set_random_seed(spec.seed)
+    return spec.info.build_generator(spec.info.noise_dim)
+
+
+def load_generator(spec: TrainSpec, export_dir: Path, fmt: str = "h5", expected_sha256: str | None = None):
+    """A callable noise -> images, for the verified artifact; cached per (path, hash)."""
+    key = f"{fmt}-generator"
+    path = artifacts.verified_path(export_dir, key, expected_sha256)
+    cache_key = (key, str(path), artifacts.read_manifest(export_dir)[key]["sha256"])
+    if cache_key not in _warm:
+        if fmt == "h5":
+            model = untrained_generator(spec)
+            model.load_weights(path)
+            _warm[cache_key] = lambda z: model(z, training=False)
+        elif fmt == "savedmodel":
+            import tensorflow as tf
+
+            loaded = tf.saved_model.load(str(path))
+            # Bind the loaded object itself: `serve` alone lets its variables be collected.
+            _warm[cache_key] = lambda z, m=loaded: m.serve(z)
+        else:
+            raise ValueError(f"unknown format {fmt!r}; use h5 or savedmodel")
+    return _warm[cache_key]
+
+
+def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch: int = 1024) -> np.ndarray:
+    """n uint8 images (n, h, w, c) from a generator callable or Keras model."""
+    z = noise(spec, n, seed)
+    out = [np.asarray(generator(z[i:i + batch]), dtype=np.float32) for i in range(0, n, batch)]
+    return data.unscale(np.concatenate(out), spec.info.output)
+
+
+def write(images: np.ndarray, outdir: Path) -> SampleResult:
+    outdir = Path(outdir)
+    grid = outdir / "grid.png"
+    outdir.mkdir(parents=True, exist_ok=True)
+    pictures.grid_png(images, path=grid)
+    files = pictures.save_images(images, outdir / "images")
+    return SampleResult(grid, files)
+
+
+def sample_to(spec: TrainSpec, train_workdir: Path, outdir: Path, n: int, seed: int | None,
+              fmt: str = "h5", expected_sha256: dict[str, str] | None = None) -> SampleResult:
+    key = f"{fmt}-generator"
+    gen = load_generator(spec, Path(train_workdir) / "export", fmt, (expected_sha256 or {}).get(key))
+    return write(generate(spec, gen, n, seed), outdir)

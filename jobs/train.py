@@ -1,0 +1,129 @@
+"""The epoch loop: hooks for progress, cancel and per-epoch reports; checkpoints, resume, export."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import data, pictures
+from .spec import TrainSpec
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """should_stop() said so between two batches; the last checkpoint is kept."""
+
+
+class Fenced(Exception):
+    """on_epoch() returned False: another worker owns this job now, so this one stops writing."""
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    epochs: int
+    d_loss: float
+    g_loss: float
+    seconds: float
+    images_per_s: float
+    grid_path: Path | None
+    grid_png: bytes | None
+
+
+@dataclass
+class Hooks:
+    on_epoch: Callable[[EpochReport], bool | None] = lambda report: None
+    on_batch: Callable[[int, int, int], None] = lambda epoch, step, steps: None
+    should_stop: Callable[[], bool] = lambda: False
+
+
+@dataclass
+class TrainResult:
+    epochs_done: int
+    d_loss: float
+    g_loss: float
+    precision: str
+    resumed_from: int
+    artifacts: list = field(default_factory=list)
+
+
+def fixed_noise(spec: TrainSpec) -> np.ndarray:
+    """The grid's noise: one draw per job, so every epoch's grid shows the same latent points."""
+    rng = np.random.default_rng([spec.seed, 0x6A1D])
+    return rng.standard_normal((spec.grid_size, spec.info.noise_dim)).astype(np.float32)
+
+
+def epoch_seed(spec: TrainSpec, epoch: int) -> int:
+    return (spec.seed * 1_000_003 + epoch) % (2**31 - 1)
+
+
+def build(spec: TrainSpec, precision: str | None = None):
+    """Seeded networks + optimizers under the job's precision policy; returns (gan, precision)."""
+    import keras
+
+    from . import device
+    from .gan import GAN
+
+    keras.utils.set_random_seed(spec.seed)
+    resolved = device.set_precision(precision or spec.precision)
+    try:
+        return GAN(spec, resolved), resolved
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
+        data_dir: Path | None = None) -> TrainResult:
+    from . import artifacts
+    from .checkpoints import Checkpoints
+
+    hooks, workdir = hooks or Hooks(), Path(workdir)
+    subset = data.select(spec.split, spec.classes, spec.limit, data_dir)
+    gan, precision = build(spec)
+    ckpts = Checkpoints(workdir / "checkpoints")
+    start = ckpts.restore_latest(gan.state_variables())
+    if start:
+        log.info("resuming %s from epoch %d", workdir.name, start)
+    noise = fixed_noise(spec)
+    batch = spec.effective_batch_size
+    steps = math.ceil(len(subset.images) / batch)
+    d_mean = g_mean = float("nan")
+    for epoch in range(start + 1, spec.epochs + 1):
+        t0 = time.perf_counter()
+        losses = []
+        for step, real in enumerate(data.pipeline(subset.images, batch, epoch_seed(spec, epoch),
+                                                  spec.info.output), 1):
+            if hooks.should_stop():
+                raise Cancelled(f"cancelled during epoch {epoch}")
+            losses.append(gan.train_step(real))
+            hooks.on_batch(epoch, step, steps)
+        d_mean, g_mean = (float(np.mean([float(x[i]) for x in losses])) for i in (0, 1))
+        seconds = time.perf_counter() - t0
+        if not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+            raise NonFiniteLoss(f"non-finite loss at epoch {epoch} (d_loss={d_mean}, g_loss={g_mean}): "
+                                f"lower the learning rates or try --precision fp32")
+        grid_path = grid_png = None
+        if epoch % spec.grid_every == 0 or epoch == spec.epochs:
+            grid_path = workdir / "grids" / f"epoch_{epoch:04d}.png"
+            grid_path.parent.mkdir(parents=True, exist_ok=True)
+            images = data.unscale(gan.generate(noise), spec.info.output)
+            grid_png = pictures.grid_png(images, path=grid_path)
+        report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
+                             len(subset.images) / seconds, grid_path, grid_png)
+        # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.
+        if hooks.on_epoch(report) is False:
+            raise Fenced(f"lost the job at epoch {epoch}")
+        if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
+            ckpts.save(gan.state_variables(), epoch)
+    files = artifacts.export(gan.generator, gan.discriminator, workdir / "export")
+    return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files)
