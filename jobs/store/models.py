@@ -1,0 +1,189 @@
+"""SQLAlchemy 2.0 models for the results store (the only module tree that knows SQLAlchemy).
+
+Every constraint and index has an explicit name (see NAMING_CONVENTION) so migrations can
+drop or alter them by name on SQLite (batch mode) and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+KINDS = ("train", "sample", "eval")
+STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are stored as
+    naive UTC (which keeps its string comparison ordering) and tagged UTC again on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class NaNFloat(TypeDecorator):
+    """A double that round-trips NaN.
+
+    PostgreSQL's double precision stores 'NaN' natively. SQLite silently binds NaN as
+    NULL, so on SQLite NULL is read back as NaN (these columns are never legitimately
+    NULL: a diverged loss is exactly the case NaN is for).
+    """
+
+    impl = Float
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> float | None:
+        if value is None:
+            return None
+        value = float(value)
+        if dialect.name == "sqlite" and math.isnan(value):
+            return None
+        return value
+
+    def process_result_value(self, value: Any, dialect) -> float | None:
+        if value is None:
+            return math.nan if dialect.name == "sqlite" else None
+        return float(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class JobModel(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    gpu: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    total_epochs: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_jobs_status", "status"),
+        Index("ix_jobs_created_at", "created_at"),
+    )
+
+
+class EpochModel(Base):
+    __tablename__ = "epochs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    d_loss: Mapped[float | None] = mapped_column(NaNFloat())
+    g_loss: Mapped[float | None] = mapped_column(NaNFloat())
+    seconds: Mapped[float | None] = mapped_column(NaNFloat())
+    images_per_s: Mapped[float | None] = mapped_column(NaNFloat())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("job_id", "epoch", name="uq_epochs_job_id_epoch"),)
+
+
+class GridModel(Base):
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    path: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("job_id", "epoch", name="uq_grids_job_id_epoch"),)
+
+
+class ArtifactModel(Base):
+    __tablename__ = "artifacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("job_id", "format", name="uq_artifacts_job_id_format"),)
+
+
+metadata = Base.metadata
+jobs_table = JobModel.__table__
+epochs_table = EpochModel.__table__
+grids_table = GridModel.__table__
+artifacts_table = ArtifactModel.__table__

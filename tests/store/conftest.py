@@ -1,0 +1,70 @@
+"""Store fixtures: a fresh SQLite file per test, and (integration) a fresh PostgreSQL database."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from ganctl.jobs.store import Store, make_engine, migrations_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_counter = itertools.count()
+
+
+def fresh_pg_database(postgres_url: str, prefix: str = "t") -> str:
+    """CREATE a new empty database on the session server; returns its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(postgres_url)
+    name = f"{prefix}_{next(_counter)}"
+    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                         dbname=u.database, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return u.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'ganctl.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store_url(request, tmp_path) -> str:
+    """A URL to an empty, upgraded database: SQLite file, or (integration) PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ganctl.db'}"
+    else:
+        url = fresh_pg_database(request.getfixturevalue("postgres_url"))
+    s = Store(url)
+    s.upgrade()
+    s.close()
+    return url
+
+
+@pytest.fixture
+def store(store_url):
+    s = Store(store_url)
+    yield s
+    s.close()
+
+
+# --- pytest-alembic: the standard tests run against both backends.
+
+
+@pytest.fixture
+def alembic_config():
+    return {"file": str(REPO_ROOT / "alembic.ini"), "script_location": str(migrations_dir())}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def alembic_engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        url = fresh_pg_database(request.getfixturevalue("postgres_url"), prefix="mig")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
