@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import re
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,6 +243,18 @@ class Store:
         self.auto_upgrade = auto_upgrade
         self._schema_ok = False
         self._schema_lock = threading.Lock()
+        # A Store created before a fork (Celery prefork, multiprocessing) must not hand its
+        # pooled connections to the child: the child starts with an empty pool.
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.ref(self)
+
+            def _after_fork_in_child() -> None:
+                store = ref()
+                if store is not None:
+                    store.engine.dispose(close=False)
+                    store._schema_lock = threading.Lock()
+
+            os.register_at_fork(after_in_child=_after_fork_in_child)
 
     @classmethod
     def from_settings(cls, settings=None) -> "Store":

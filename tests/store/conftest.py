@@ -31,15 +31,28 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'ganctl.db'}"
 
 
+@pytest.fixture(scope="session")
+def pg_store_url(postgres_url) -> str:
+    """One upgraded PostgreSQL database for the session's store tests (emptied per test)."""
+    url = fresh_pg_database(postgres_url, prefix="store")
+    s = Store(url)
+    s.upgrade()
+    s.close()
+    return url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def store_url(request, tmp_path) -> str:
     """A URL to an empty, upgraded database: SQLite file, or (integration) PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ganctl.db'}"
+        s = Store(url)
+        s.upgrade()
     else:
-        url = fresh_pg_database(request.getfixturevalue("postgres_url"))
-    s = Store(url)
-    s.upgrade()
+        url = request.getfixturevalue("pg_store_url")
+        s = Store(url)
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE jobs, epochs, grids, artifacts CASCADE")
     s.close()
     return url
 

@@ -128,3 +128,23 @@ def test_four_processes_auto_upgrade_one_fresh_file(tmp_path):
     assert {r[2] for r in results} == {s.head_revision()}
     assert len(s.list_jobs()) == n
     s.close()
+
+
+def _inherited(store, job_id: str, out) -> None:
+    try:
+        out.put(("ok", 0, store.record_epoch(job_id, 1, 1, 1.0, 1.0, 1.0, 1.0)))
+    except Exception:  # noqa: BLE001
+        out.put(("error", 0, traceback.format_exc()))
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
+def test_store_used_before_fork_works_in_child(store):
+    job = store.create_job("train", {})
+    store.claim(job.id, worker="parent", gpu=None, lease_s=60)  # the pool now holds a connection
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    p = ctx.Process(target=_inherited, args=(store, job.id, out))
+    p.start()
+    (result,) = _collect([p], out, 1)
+    assert result[2] is True
+    assert [e.epoch for e in store.epochs(job.id)] == [1]
