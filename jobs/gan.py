@@ -38,9 +38,10 @@ class GAN:
         # float16 needs loss scaling to keep small gradients; bfloat16 has float32's range.
         return keras.optimizers.LossScaleOptimizer(opt) if self.precision == "fp16" else opt
 
-    def _apply(self, opt, tape, loss, variables):
+    @staticmethod
+    def _gradients(opt, tape, loss, variables):
         scaled = opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
-        opt.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return tape.gradient(scaled, variables)
 
     def _train_step(self, real):
         batch = tf.shape(real)[0]
@@ -60,8 +61,13 @@ class GAN:
             # The generator wins when its images get the "real" label.
             g_loss = tf.reduce_mean(keras.losses.binary_crossentropy(
                 tf.fill(tf.shape(p_fake), self.info.real_label), p_fake))
-        self._apply(self.d_opt, d_tape, d_loss, self.discriminator.trainable_variables)
-        self._apply(self.g_opt, g_tape, g_loss, self.generator.trainable_variables)
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        # Both gradients before either update: the generator's must see the discriminator it was
+        # scored by, and the two backward passes can then run side by side.
+        d_grads = self._gradients(self.d_opt, d_tape, d_loss, d_vars)
+        g_grads = self._gradients(self.g_opt, g_tape, g_loss, g_vars)
+        self.d_opt.apply_gradients(zip(d_grads, d_vars))
+        self.g_opt.apply_gradients(zip(g_grads, g_vars))
         self.steps.assign_add(1)
         return d_loss, g_loss
 
