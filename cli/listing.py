@@ -1,0 +1,45 @@
+"""`ganctl list`: recent jobs as a table (or JSON)."""
+from __future__ import annotations
+
+from . import options as o
+from .common import fmt_loss, fmt_time, job_json, open_store, print_json, user_errors
+
+
+@user_errors
+def list_jobs(
+    status: o.StatusFilter = None,
+    arch: o.ArchFilter = None,
+    limit: o.Limit = 20,
+    json: o.Json = False,
+) -> None:
+    """List recent jobs, newest first."""
+    store = open_store()
+    jobs = store.list_jobs(status=status, arch=arch, limit=limit)
+    if json:
+        print_json([job_json(j, store, details=False) | _progress(store, j) for j in jobs])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("id", "kind", "status", "arch", "epochs", "d_loss", "g_loss", "created", "worker"):
+        table.add_column(col, no_wrap=col != "worker",
+                         justify="right" if col in ("epochs", "d_loss", "g_loss") else "left")
+    for j in jobs:
+        p = _progress(store, j)
+        epochs = f"{p['epochs_done']}/{j.total_epochs}" if j.kind == "train" else "-"
+        table.add_row(j.id[:8], j.kind, j.status, str(j.spec.get("arch", "-")) if j.kind == "train" else "-",
+                      epochs, fmt_loss(p["d_loss"]), fmt_loss(p["g_loss"]), fmt_time(j.created_at),
+                      f"{j.worker} ({j.gpu})" if j.worker else "-")
+    console = Console(highlight=False)
+    if not jobs:
+        console.print("no jobs" + (" matching" if status or arch else " yet: `ganctl submit`"))
+        return
+    console.print(table)
+
+
+def _progress(store, job) -> dict:
+    epochs = store.epochs(job.id) if job.kind == "train" else []
+    last = epochs[-1] if epochs else None
+    return {"epochs_done": last.epoch if last else 0,
+            "d_loss": last.d_loss if last else None, "g_loss": last.g_loss if last else None}

@@ -1,0 +1,45 @@
+"""Shared `Annotated` option aliases so every command spells its flags the same way."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it (at least 4 hex digits).",
+                                      show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many jobs.")]
+StatusFilter = Annotated[Optional[str], typer.Option(
+    "--status", help="Only jobs in this state: queued, running, completed, failed, cancelled.")]
+ArchFilter = Annotated[Optional[str], typer.Option("--arch", help="Only jobs of this architecture.")]
+Poll = Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between store polls.", hidden=True)]
+
+# submit: None means "the spec's / architecture's default"
+Arch = Annotated[str, typer.Option("--arch", "-a", help="Architecture (see `ganctl archs`).")]
+Epochs = Annotated[int, typer.Option("--epochs", "-e", help="Number of epochs.")]
+BatchSize = Annotated[Optional[int], typer.Option("--batch-size", "-b",
+                                                  help="Batch size [default: the architecture's].")]
+Classes = Annotated[Optional[str], typer.Option(
+    "--classes", "-c", help="Comma list of class names or indices 0-9, e.g. trouser,bag [default: all].")]
+Split = Annotated[str, typer.Option("--split", help="Dataset split: train, test or all.")]
+DataLimit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N images.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (weights, noise, shuffling).")]
+LrG = Annotated[Optional[float], typer.Option("--lr-g", help="Generator learning rate [default: the architecture's].")]
+LrD = Annotated[Optional[float], typer.Option("--lr-d", help="Discriminator learning rate [default: the architecture's].")]
+LabelSmoothing = Annotated[float, typer.Option("--label-smoothing", help="One-sided label smoothing, 0 <= x < 0.5.")]
+LabelNoise = Annotated[Optional[float], typer.Option(
+    "--label-noise", help="Uniform noise added to labels [default: the architecture's].")]
+Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")]
+CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Checkpoint every N epochs.")]
+GridEvery = Annotated[int, typer.Option("--grid-every", help="Write a sample grid every N epochs.")]
+Wait = Annotated[bool, typer.Option("--wait", "-w", help="Follow the job until it ends (exit 1 unless completed).")]
+
+# sample
+N = Annotated[int, typer.Option("--n", help="Number of images.")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed [default: random].")]
+Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the grid and the PNGs into this folder.",
+                                             file_okay=False, dir_okay=True, resolve_path=True)]
+Format = Annotated[str, typer.Option("--format", help="Which exported generator to load: h5 or savedmodel.")]
+NoWait = Annotated[bool, typer.Option("--no-wait", help="Queue the sample job and print its id.")]
+Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Give up waiting after this many seconds.")]

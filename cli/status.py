@@ -1,0 +1,76 @@
+"""`ganctl status <id>`: one job from the store (no Celery, no TensorFlow)."""
+from __future__ import annotations
+
+import typer
+
+from . import options as o
+from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json,
+                     open_store, print_json, user_errors)
+
+
+def describe(store, job) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = [("job", f"{job.id} ({job.kind})")]
+    state = job.status
+    if job.cancel_requested and job.status == "running":
+        state += " (cancel requested)"
+    rows.append(("status", f"{state}, attempt {job.attempts}/{job.max_attempts}"))
+    if job.worker or job.gpu:
+        rows.append(("worker", f"{job.worker or '-'} (device {job.gpu or '-'})"))
+    spec = job.spec or {}
+    if job.kind == "train":
+        extras = [f"classes {classes_text(spec.get('classes'))}", f"split {spec.get('split', 'train')}"]
+        for key, label in (("limit", "limit"), ("batch_size", "batch"), ("lr_g", "lr_g"), ("lr_d", "lr_d")):
+            if spec.get(key) is not None:
+                extras.append(f"{label} {spec[key]}")
+        extras.append(f"precision {spec.get('precision', 'auto')}")
+        extras.append(f"seed {spec.get('seed', 0)}")
+        rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
+        epochs = store.epochs(job.id)
+        done = epochs[-1].epoch if epochs else 0
+        line = f"{done}/{job.total_epochs or spec.get('epochs', '?')}"
+        if epochs:
+            e = epochs[-1]
+            line += (f"  d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  "
+                     f"last epoch {fmt_seconds(e.seconds)}, {e.images_per_s:.0f} img/s")
+        rows.append(("epochs", line))
+    else:
+        rows.append(("parent", job.parent_id or "-"))
+        rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items())))
+    rows.append(("created", fmt_time(job.created_at)))
+    if job.started_at:
+        rows.append(("started", fmt_time(job.started_at)))
+    if job.finished_at:
+        took = (job.finished_at - (job.started_at or job.created_at)).total_seconds()
+        rows.append(("finished", f"{fmt_time(job.finished_at)} (took {fmt_seconds(took)})"))
+    elif job.status == "running":
+        rows.append(("heartbeat", ago(job.heartbeat_at)))
+    if job.error:
+        rows.append(("error", job.error))
+    if job.kind == "train":
+        grids = store.grids(job.id)
+        if grids:
+            rows.append(("grid", f"{grids[-1].path} (epoch {grids[-1].epoch})"))
+    elif job.result and job.result.get("grid"):
+        rows.append(("grid", str(job.result["grid"])))
+        if job.result.get("dir"):
+            rows.append(("images", f"{job.result['dir']} ({len(job.result.get('files', []))} PNG files)"))
+    for a in store.artifacts(job.id):
+        rows.append(("artifact", f"{a.format}: {a.path} ({fmt_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
+    kids = store.children(job.id)
+    if kids:
+        rows.append(("samples", ", ".join(f"{c.id[:8]} {c.status}" for c in kids)))
+    return rows
+
+
+@user_errors
+def status(job_id: o.JobId, json: o.Json = False) -> None:
+    """Show one job: state, losses, timings, worker, error, artifacts, latest grid."""
+    store = open_store()
+    job = store.get_job(job_id)
+    if json:
+        print_json(job_json(job, store, details=True))
+        return
+    rows = describe(store, job)
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        typer.echo(f"{key:<{width}}  {value}")

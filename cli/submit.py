@@ -1,0 +1,61 @@
+"""`ganctl submit`: validate a TrainSpec, write the job row, publish its task."""
+from __future__ import annotations
+
+import typer
+
+from . import options as o
+from .common import job_json, open_store, print_json, publish_or_fail, settings, user_errors
+
+
+def build_spec(**fields):
+    """A TrainSpec from the options that were given (None = the spec's default)."""
+    from ganctl.jobs.spec import TrainSpec
+
+    return TrainSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+@user_errors
+def submit(
+    arch: o.Arch = "upsample",
+    epochs: o.Epochs = 20,
+    batch_size: o.BatchSize = None,
+    classes: o.Classes = None,
+    split: o.Split = "train",
+    limit: o.DataLimit = None,
+    seed: o.Seed = 0,
+    lr_g: o.LrG = None,
+    lr_d: o.LrD = None,
+    label_smoothing: o.LabelSmoothing = 0.0,
+    label_noise: o.LabelNoise = None,
+    precision: o.Precision = "auto",
+    checkpoint_every: o.CheckpointEvery = 1,
+    grid_every: o.GridEvery = 1,
+    wait: o.Wait = False,
+    json: o.Json = False,
+) -> None:
+    """Queue a GAN training job (a worker must be running: `ganctl worker`)."""
+    spec = build_spec(arch=arch, epochs=epochs, batch_size=batch_size, classes=classes, split=split,
+                      limit=limit, seed=seed, lr_g=lr_g, lr_d=lr_d, label_smoothing=label_smoothing,
+                      label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
+                      grid_every=grid_every)
+    store = open_store()
+    job = store.create_job("train", spec.model_dump(mode="json"), total_epochs=spec.epochs,
+                           max_attempts=settings().max_attempts)
+    publish_or_fail(store, job, "job")
+    if not wait:
+        if json:
+            print_json(job_json(job))
+        else:
+            typer.echo(job.id)
+        return
+    from .watch import end_line, follow
+
+    if not json:
+        typer.echo(job.id)
+    job = follow(store, job.id, quiet=json, err=True)
+    if json:
+        print_json(job_json(job, store, details=True))
+    else:
+        end_line(job, err=True)
+    if job.status != "completed":
+        raise typer.Exit(1)

@@ -1,0 +1,107 @@
+"""`ganctl watch`: follow a job in the store until it ends (also used by `submit --wait`)."""
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from contextlib import nullcontext
+
+import typer
+
+from . import options as o
+from .common import TERMINAL, fmt_loss, fmt_seconds, jsonable, job_json, open_store, user_errors
+
+
+def _summary(store, job) -> tuple[int, int, list, str | None]:
+    epochs = store.epochs(job.id) if job.kind == "train" else []
+    done = epochs[-1].epoch if epochs else 0
+    total = job.total_epochs or int(job.spec.get("epochs", 0) or 0) or 1
+    grids = store.grids(job.id) if job.kind == "train" else []
+    grid = grids[-1].path if grids else (job.result or {}).get("grid")
+    return done, total, epochs, grid
+
+
+def _info(job, epochs, grid) -> str:
+    parts = [job.status]
+    if job.cancel_requested and job.status == "running":
+        parts[0] = "cancelling"
+    if epochs:
+        e = epochs[-1]
+        parts.append(f"d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}/epoch")
+    if grid:
+        parts.append(f"grid {grid}")
+    return "  ".join(parts)
+
+
+def end_line(job, err: bool = False) -> None:
+    """The last line: what happened. Failure and cancellation go to stderr."""
+    short = job.id[:8]
+    if job.status == "completed":
+        typer.echo(f"job {short} completed", err=err)
+    else:
+        why = f": {job.error}" if job.error else ""
+        typer.echo(f"error: job {short} {job.status}{why}", err=True)
+
+
+def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: bool = False,
+           timeout: float | None = None, json_lines: bool = False):
+    """Poll the store until the job ends (or `timeout` passes); show progress unless quiet.
+
+    On a terminal: a live rich progress bar (epoch x/y, last losses, latest grid). Otherwise one
+    line per epoch. Returns the last Job read.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=err, highlight=False)
+    job = store.get_job(job_id)
+    live = console.is_terminal and not quiet and not json_lines
+    progress = task = None
+    if live:
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("epochs"), TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+                            console=console, transient=False)
+    shown, last_status = 0, None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with progress or nullcontext():
+        if progress is not None:
+            task = progress.add_task(f"{job.kind} {job.id[:8]}", total=None, info=job.status)
+        while True:
+            job = store.get_job(job.id)
+            done, total, epochs, grid = _summary(store, job)
+            if progress is not None:
+                progress.update(task, completed=done, total=total, info=_info(job, epochs, grid))
+            elif json_lines:
+                for e in epochs[shown:]:
+                    typer.echo(jsonlib.dumps({"event": "epoch", "job": job.id, **jsonable(e)}))
+            elif not quiet:
+                if job.status != last_status:
+                    where = f" on {job.worker} ({job.gpu})" if job.status == "running" and job.worker else ""
+                    console.print(f"{job.kind} {job.id[:8]}: {job.status}{where}")
+                for e in epochs[shown:]:
+                    g = next((x.path for x in store.grids(job.id) if x.epoch == e.epoch), None)
+                    console.print(f"epoch {e.epoch}/{total}  d_loss {fmt_loss(e.d_loss)}  "
+                                  f"g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}"
+                                  + (f"  grid {g}" if g else ""))
+            shown, last_status = len(epochs), job.status
+            if job.status in TERMINAL:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(poll)
+    return job
+
+
+@user_errors
+def watch(job_id: o.JobId, json: o.Json = False, poll: o.Poll = 1.0) -> None:
+    """Follow a job live until it ends: epoch progress, last losses, latest grid.
+
+    Exit status 0 when it completed, 1 when it failed or was cancelled.
+    """
+    store = open_store()
+    job = follow(store, job_id, poll=poll, json_lines=json)
+    if json:
+        typer.echo(jsonlib.dumps({"event": "end", "job": job_json(job, store, details=True)}))
+    else:
+        end_line(job)
+    if job.status != "completed":
+        raise typer.Exit(1)

@@ -1,0 +1,90 @@
+"""The Celery app: broker from settings, JSON only, late acks, one task at a time per process.
+
+Importing this module must stay light (no TensorFlow): the CLI builds an app with `create_app`
+to publish, and the launcher parent imports it to re-publish stale jobs.
+The database is the truth, so there is no result backend (`task_ignore_result`).
+"""
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+from kombu.utils.url import maybe_sanitize_url
+
+from ganctl.jobs.config import Settings, get_settings
+
+TRAIN_TASK, SAMPLE_TASK = "ganctl.train", "ganctl.sample"
+QUEUES = ("train", "sample")
+TASK_FOR_KIND = {"train": (TRAIN_TASK, "train"), "sample": (SAMPLE_TASK, "sample")}
+
+
+def is_sqla(url: str) -> bool:
+    return url.startswith("sqla+") or url.startswith("sqlalchemy+")
+
+
+def transport_options(settings: Settings, url: str) -> dict:
+    # kombu's SQLAlchemy transport hands every unknown transport option to create_engine(),
+    # which rejects `visibility_timeout` with a TypeError; that transport has no visibility
+    # timeout anyway (a delivered message stays invisible; the reaper re-publishes).
+    if is_sqla(url):
+        return {"connect_args": {"timeout": 30}} if "sqlite" in url else {}
+    opts: dict = {"visibility_timeout": settings.visibility_timeout}
+    if url.startswith(("redis", "rediss")):
+        timeout = max(1.0, min(5.0, settings.submit_timeout))
+        opts.update(socket_connect_timeout=timeout, socket_timeout=max(timeout, 30.0))
+    return opts
+
+
+def safe_url(url: str) -> str:
+    """The broker URL with any password masked."""
+    try:
+        return maybe_sanitize_url(url)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown without its netloc
+        return url.split("://", 1)[0] + "://..."
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    url = settings.resolved_broker_url
+    if is_sqla(url) and "sqlite" in url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    app = Celery("ganctl", broker=url, include=["ganctl.worker.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        broker_transport_options=transport_options(settings, url),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=max(1.0, min(4.0, settings.submit_timeout)),
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
+        task_default_queue="train",
+        task_default_exchange="train",
+        task_routes={TRAIN_TASK: {"queue": "train"}, SAMPLE_TASK: {"queue": "sample"}},
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+    )
+    return app
+
+
+def publish(app: Celery, job, *, timeout: float | None = None) -> None:
+    """Send the task for a job row (kind -> task name and queue), giving up after ~timeout seconds.
+
+    Raises the broker's exception (OperationalError, ConnectionError, ...) when it cannot be reached.
+    """
+    name, queue = TASK_FOR_KIND[job.kind]
+    timeout = timeout if timeout is not None else get_settings().submit_timeout
+    step = 0.5
+    retries = max(1, int(timeout / step))
+    app.send_task(
+        name, args=[job.id], queue=queue, routing_key=queue,
+        retry=True,
+        retry_policy={"max_retries": retries, "interval_start": 0, "interval_step": step,
+                      "interval_max": step},
+    )
+
+
+app = create_app()

@@ -1,0 +1,234 @@
+"""`ganctl worker`: one Celery worker process per GPU (plus one for sampling), supervised.
+
+The parent never imports TensorFlow. Each child is a fresh `python -m celery ... --pool solo`
+whose CUDA_VISIBLE_DEVICES is set in its environment before TensorFlow loads, so it sees only its
+GPU; the solo pool runs one job at a time in the process that imported TensorFlow (no fork after
+TF init: tensorflow#57877), and a long-lived process per GPU is fine even though TF keeps its GPU
+memory until the process exits (tensorflow#17048).
+
+The parent forwards SIGTERM/SIGINT (warm shutdown: running jobs finish; a second signal sends
+SIGQUIT, a cold shutdown whose job resumes from its checkpoint on redelivery), exits when the
+children exit, and runs the reaper thread that re-publishes jobs whose worker died or whose
+message never arrived.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("train", "sample")
+REAP_EVERY = 30.0
+
+
+class LaunchError(ValueError):
+    """Bad --gpus/--queues or no GPU where one was asked for; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    name: str  # celery node name, e.g. gpu0@%h
+    queues: tuple[str, ...]
+    device: str  # 'gpu0' or 'cpu'
+    argv: list[str] = field(hash=False)
+    env: dict[str, str] = field(hash=False)  # only the variables set on top of the parent's env
+
+    def describe(self) -> str:
+        return f"{self.name.split('@')[0]:<10} queues={','.join(self.queues):<12} device={self.device}"
+
+
+def detect_gpus(nvidia_smi: str = "nvidia-smi") -> list[str]:
+    """GPU indices from `nvidia-smi -L` (no TensorFlow); [] when there is no driver or no GPU."""
+    try:
+        out = subprocess.run([nvidia_smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if out.returncode != 0:
+        return []
+    return [str(i) for i, line in enumerate(l for l in out.stdout.splitlines() if l.startswith("GPU "))]
+
+
+def parse_queues(text: str | None) -> list[str]:
+    queues = [q.strip() for q in (text or ",".join(QUEUES)).split(",") if q.strip()]
+    bad = [q for q in queues if q not in QUEUES]
+    if bad or not queues:
+        raise LaunchError(f"unknown queue {', '.join(bad) or repr(text)}; use train, sample or train,sample")
+    return list(dict.fromkeys(queues))
+
+
+def parse_gpus(text: str | None, cpu: bool, detected: list[str] | None = None) -> list[str]:
+    """--gpus '0,1' / 'all' / None (all detected, else CPU) and --cpu -> GPU indices ([] = CPU)."""
+    if cpu:
+        if text:
+            raise LaunchError("--cpu and --gpus are exclusive")
+        return []
+    if text is None or text.strip().lower() == "all":
+        gpus = detect_gpus() if detected is None else detected
+        if text is not None and not gpus:
+            raise LaunchError("--gpus all: nvidia-smi -L lists no GPU; use --cpu")
+        return gpus
+    gpus = [g.strip() for g in text.split(",") if g.strip()]
+    if not gpus or not all(g.isdigit() for g in gpus):
+        raise LaunchError(f"--gpus wants GPU indices like 0,1 or 'all', got {text!r}")
+    if len(set(gpus)) != len(gpus):
+        raise LaunchError(f"--gpus lists a GPU twice: {text!r}")
+    if detected is not None and (missing := [g for g in gpus if g not in detected]):
+        raise LaunchError(f"no GPU {', '.join(missing)}; nvidia-smi -L lists {', '.join(detected) or 'none'}")
+    return [str(int(g)) for g in gpus]
+
+
+def _child(name: str, queues: tuple[str, ...], device: str, cuda: str, python: str,
+           loglevel: str) -> ChildSpec:
+    argv = [python, "-m", "celery", "-A", "ganctl.worker.app", "worker", "--pool", "solo",
+            "--concurrency", "1", "-Q", ",".join(queues), "-n", name, "--loglevel", loglevel,
+            "--without-gossip", "--without-mingle"]
+    env = {"CUDA_VISIBLE_DEVICES": cuda, "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    return ChildSpec(name, queues, device, argv, env)
+
+
+def plan_children(gpus: list[str], queues: list[str], *, python: str | None = None,
+                  loglevel: str = "INFO") -> list[ChildSpec]:
+    """One training child per GPU (CUDA_VISIBLE_DEVICES=<i>), one sampling child on the first GPU;
+    with no GPU one CPU child for train and one for sample (CUDA_VISIBLE_DEVICES='')."""
+    python = python or sys.executable
+    children = []
+    if "train" in queues:
+        if gpus:
+            children += [_child(f"gpu{g}@%h", ("train",), f"gpu{g}", g, python, loglevel) for g in gpus]
+        else:
+            children.append(_child("cpu-train@%h", ("train",), "cpu", "", python, loglevel))
+    if "sample" in queues:
+        if gpus:
+            g = gpus[0]
+            children.append(_child(f"sample-gpu{g}@%h", ("sample",), f"gpu{g}", g, python, loglevel))
+        else:
+            children.append(_child("cpu-sample@%h", ("sample",), "cpu", "", python, loglevel))
+    return children
+
+
+def check_plan(children: list[ChildSpec]) -> list[str]:
+    """Problems with a plan (empty list = fine): each GPU runs at most one training process, and
+    every child sees exactly the one device it is named after."""
+    problems, seen = [], {}
+    for c in children:
+        cuda = c.env["CUDA_VISIBLE_DEVICES"]
+        if c.device == "cpu" and cuda != "":
+            problems.append(f"{c.name}: CPU child sees CUDA_VISIBLE_DEVICES={cuda!r}")
+        if c.device != "cpu" and (cuda != c.device[3:] or "," in cuda):
+            problems.append(f"{c.name}: device {c.device} but CUDA_VISIBLE_DEVICES={cuda!r}")
+        if "--pool" not in c.argv or c.argv[c.argv.index("--pool") + 1] != "solo":
+            problems.append(f"{c.name}: not a solo pool")
+        if "train" in c.queues and c.device != "cpu":
+            if c.device in seen:
+                problems.append(f"{c.device} runs two training processes: {seen[c.device]} and {c.name}")
+            seen[c.device] = c.name
+    names = [c.name for c in children]
+    if len(set(names)) != len(names):
+        problems.append("two children share a node name")
+    return problems
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def reap_once(store, app, settings, republished: set) -> list[str]:
+    """Re-publish jobs whose lease expired (the store puts them back to queued) and queued jobs
+    whose message seems lost (once per job and attempt). Returns the ids re-published."""
+    from ganctl.worker.app import publish
+
+    out = []
+    for job in store.requeue_stale(settings.heartbeat_lease):
+        publish(app, job)
+        out.append(job.id)
+    for job in store.stale_queued(settings.requeue_after):
+        if job.id in out or (job.id, job.attempts) in republished:
+            continue
+        publish(app, job)
+        republished.add((job.id, job.attempts))
+        out.append(job.id)
+    return out
+
+
+class Reaper(threading.Thread):
+    def __init__(self, every: float = REAP_EVERY):
+        super().__init__(name="ganctl-reaper", daemon=True)
+        self.every, self.stop = every, threading.Event()
+
+    def run(self) -> None:
+        from ganctl.jobs.config import get_settings
+        from ganctl.jobs.store.repo import Store
+        from ganctl.worker.app import create_app
+
+        settings = get_settings()
+        store, app, republished = Store.from_settings(), create_app(settings), set()
+        while not self.stop.wait(self.every):
+            try:
+                for job_id in reap_once(store, app, settings, republished):
+                    print(f"reaper: re-published job {job_id}", flush=True)
+            except Exception as exc:  # noqa: BLE001 - the reaper must outlive a broker hiccup
+                print(f"reaper: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def supervise(children: list[ChildSpec], *, reap_every: float | None = REAP_EVERY,
+              out=sys.stdout) -> int:
+    """Start the children, forward signals, wait. Returns the exit status for the launcher."""
+    procs: list[tuple[ChildSpec, subprocess.Popen]] = []
+    signals_seen = []
+
+    def forward(signum, _frame):
+        signals_seen.append(signum)
+        sig = signal.SIGTERM if len(signals_seen) == 1 else signal.SIGQUIT
+        what = "warm shutdown (running jobs finish; again for cold)" if sig == signal.SIGTERM else "cold shutdown"
+        print(f"ganctl worker: {signal.Signals(signum).name}: {what}", file=out, flush=True)
+        for _, p in procs:
+            if p.poll() is None:
+                try:
+                    p.send_signal(sig)
+                except ProcessLookupError:
+                    pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for c in children:
+            if signals_seen:
+                break
+            env = {**os.environ, **c.env}
+            # Own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
+            p = subprocess.Popen(c.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+            procs.append((c, p))
+            print(f"started {c.describe()}  pid={p.pid}", file=out, flush=True)
+        reaper = None
+        if reap_every:
+            reaper = Reaper(reap_every)
+            reaper.start()
+        status = 0
+        while procs:
+            for c, p in list(procs):
+                rc = p.poll()
+                if rc is None:
+                    continue
+                procs.remove((c, p))
+                print(f"{c.name.split('@')[0]} (pid {p.pid}) exited with status {rc}", file=out, flush=True)
+                if rc != 0:
+                    status = status or (rc if rc > 0 else 1)
+                if not signals_seen and procs:  # one child died on its own: stop the rest
+                    forward(signal.SIGTERM, None)
+            time.sleep(0.2)
+        if reaper:
+            reaper.stop.set()
+        return status
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
