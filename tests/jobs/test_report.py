@@ -1,0 +1,155 @@
+"""The self-contained HTML report (plain data in, one page out)."""
+from __future__ import annotations
+
+import base64
+import html as htmllib
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from ganctl.jobs import pictures
+from ganctl.jobs.report import human_bytes, render_html, write_report
+from ganctl.jobs.store.repo import ArtifactRow, EpochRow, GridRow, Job
+
+EVIL = "<script>alert(1)</script>"
+
+
+def make_job(**over) -> Job:
+    t0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    fields = dict(
+        id="0123456789abcdef0123456789abcdef", kind="train",
+        spec={"arch": "upsample", "epochs": 4, "seed": 7, "classes": [0, 3], "note": EVIL},
+        status="failed", attempts=2, max_attempts=3, worker="w1@host", gpu="0", parent_id=None,
+        created_at=t0, started_at=t0 + timedelta(seconds=5), finished_at=t0 + timedelta(seconds=125),
+        heartbeat_at=None, error='boom <b>"bad"</b> & more', cancel_requested=False, total_epochs=4,
+        result=None)
+    fields.update(over)
+    return Job(**fields)
+
+
+def make_grid(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    return pictures.grid_png(rng.integers(0, 256, (4, 6, 6, 1), dtype=np.uint8), scale=2)
+
+
+def sample_data():
+    """A job, 4 epochs (one with a NaN loss), grids at epochs 1, 2, 4 (given out of order),
+    two artifacts, metrics, a final grid."""
+    epochs = [EpochRow(1, 0.9, 1.8, 3.0, 200.0), EpochRow(2, 0.8, float("nan"), 2.9, 210.0),
+              EpochRow(3, 0.7, 1.5, 2.8, 220.5), EpochRow(4, 0.65, 1.4, 2.7, 230.25)]
+    grids = [GridRow(e, f"/a/grids/epoch_{e:04d}.png", make_grid(e)) for e in (4, 1, 2)]
+    artifacts = [ArtifactRow("keras", f"/a/export/{EVIL}.keras", 1536, "ab" * 32),
+                 ArtifactRow("savedmodel", "/a/export/gen", 3 * 1024 * 1024, "cd" * 32)]
+    metrics = [{"epoch": 4, "fid": 42.125, "kid": 0.0125}]
+    return make_job(), epochs, grids, artifacts, metrics, make_grid(99)
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(page: str) -> _Collector:
+    c = _Collector()
+    c.feed(page)
+    c.close()
+    return c
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    job, epochs, grids, artifacts, metrics, final = sample_data()
+    return render_html(job, epochs, grids, artifacts, metrics=metrics, sample_grid_png=final)
+
+
+def test_one_grid_per_epoch_in_order(page):
+    job, _, grids, *_ = sample_data()
+    imgs = [a for t, a in parse(page).tags if t == "img" and "epoch-grid" in a.get("class", "").split()]
+    assert [a["data-epoch"] for a in imgs] == ["1", "2", "4"]
+    by_epoch = {g.epoch: g.png for g in grids}
+    for a in imgs:
+        n = int(a["data-epoch"])
+        assert a["alt"] == f"epoch {n} grid"
+        assert a["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(a["src"].split(",", 1)[1]) == by_epoch[n]
+    assert page.count("<figcaption>epoch ") == 3
+
+
+def test_self_contained(page):
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:)""", page, re.I)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert "url(" not in page
+
+
+def test_user_strings_escaped(page):
+    assert EVIL not in page
+    assert htmllib.escape(EVIL) in page
+    assert "<b>" not in page
+    assert "boom &lt;b&gt;" in page
+
+
+def test_loss_chart(page):
+    svg = re.search(r'<svg id="loss-chart".*?</svg>', page, re.S)
+    assert svg
+    polylines = re.findall(r'<polyline class="series" data-series="(\w+)" points="([^"]*)"', svg.group(0))
+    assert [name for name, _ in polylines] == ["d_loss", "g_loss"]
+    d_pts, g_pts = (pts.split() for _, pts in polylines)
+    assert len(d_pts) == 4 and len(g_pts) == 3  # the NaN g_loss point is skipped
+    assert "nan" not in svg.group(0).lower()
+    assert "d_loss</text>" in svg.group(0) and "g_loss</text>" in svg.group(0)  # legend
+
+
+def test_contents(page):
+    text = " ".join(parse(page).text)
+    ids = {a.get("id") for _, a in parse(page).tags}
+    assert {"loss-chart", "epochs", "metrics", "grids", "sample-grid", "artifacts", "spec", "error"} <= ids
+    assert "0123456789abcdef0123456789abcdef" in text and "upsample" in text
+    assert "failed" in text and "2 of 3" in text and "w1@host" in text
+    assert "2024-05-01 12:02:05+00:00" in text
+    assert "2m 00s" in text
+    assert "1.5 KiB" in text and "3.0 MiB" in text and "ab" * 32 in text
+    assert "42.1250" in text and "230.2" in text
+    assert "[0, 3]" in text
+
+
+def test_minimal_job_and_write(tmp_path):
+    job = make_job(status="queued", started_at=None, finished_at=None, error=None, spec={})
+    out = render_html(job, [], [], [])
+    assert "loss-chart" not in out and 'id="metrics"' not in out and 'id="sample-grid"' not in out
+    path = write_report(tmp_path / "r" / "report.html", out)
+    assert path.read_text(encoding="utf-8") == out
+
+
+def test_single_and_all_nan_epochs():
+    job = make_job()
+    one = render_html(job, [EpochRow(1, 0.5, 0.5, 1.0, 1.0)], [], [])
+    assert one.count('<polyline class="series"') == 2
+    nan = float("nan")
+    allnan = render_html(job, [EpochRow(1, nan, nan, nan, nan)], [], [])
+    assert 'points=""' in allnan
+
+
+def test_human_bytes():
+    assert human_bytes(0) == "0 B" and human_bytes(1023) == "1023 B"
+    assert human_bytes(1024) == "1.0 KiB" and human_bytes(5 * 1024 ** 3) == "5.0 GiB"
+
+
+def test_no_tensorflow_or_sqlalchemy_import():
+    code = ("import sys, ganctl.jobs.report, ganctl.jobs.animation, ganctl.jobs.tensorboard; "
+            "bad = [m for m in ('tensorflow', 'sqlalchemy', 'keras') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
