@@ -45,8 +45,6 @@ def safe_url(url: str) -> str:
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url = settings.resolved_broker_url
-    if is_sqla(url) and "sqlite" in url:
-        settings.home.mkdir(parents=True, exist_ok=True)
     app = Celery("ganctl", broker=url, include=["ganctl.worker.tasks"])
     app.conf.update(
         task_serializer="json",
@@ -76,7 +74,10 @@ def publish(app: Celery, job, *, timeout: float | None = None) -> None:
     Raises the broker's exception (OperationalError, ConnectionError, ...) when it cannot be reached.
     """
     name, queue = TASK_FOR_KIND[job.kind]
-    timeout = timeout if timeout is not None else get_settings().submit_timeout
+    settings = get_settings()
+    timeout = timeout if timeout is not None else settings.submit_timeout
+    if settings.embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)  # the embedded broker's SQLite file lives there
     step = 0.5
     retries = max(1, int(timeout / step))
     app.send_task(

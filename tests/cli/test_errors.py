@@ -1,0 +1,185 @@
+"""Bad input: one `error: ...` line on stderr, exit status 2, and nothing queued or written."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cli_helpers import assert_one_line_error, broker_messages, job_rows, subprocess_env
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--arch", "nope"], "unknown arch 'nope'"),
+        (["--classes", "hat"], "unknown class 'hat'"),
+        (["--classes", "trouser,11"], "unknown class '11'"),
+        (["--epochs", "0"], "--epochs"),
+        (["--epochs", "-3"], "--epochs"),
+        (["--limit", "0"], "--limit"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--lr-g", "0"], "--lr-g"),
+        (["--label-smoothing", "0.7"], "--label-smoothing"),
+        (["--precision", "fp8"], "--precision"),
+        (["--split", "validation"], "--split"),
+        (["--epochs", "abc"], "--epochs"),  # a Click type error, also one line
+        (["--no-such-flag"], "--no-such-flag"),
+    ],
+)
+def test_submit_bad_input_writes_nothing(cli, home, args, needle):
+    result = cli("submit", *args)
+    assert_one_line_error(result, needle)
+    assert job_rows(home) == []
+    assert broker_messages(home) == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["watch"], ["cancel"], ["sample"], ["status", "--json"]],
+)
+@pytest.mark.parametrize(
+    "job_id, needle",
+    [
+        ("../../etc", "invalid job id"),
+        ("ZZZZ", "invalid job id"),
+        ("ab", "too short"),
+        ("abcd", "no job"),
+        ("00000000-0000-0000-0000-000000000000", "no job"),
+    ],
+)
+def test_bad_ids(cli, home, command, job_id, needle):
+    result = cli(command[0], job_id, *command[1:])
+    assert_one_line_error(result, needle)
+    assert job_rows(home) == []
+
+
+def test_ambiguous_prefix(cli, home, store):
+    spec = {"arch": "dcgan", "epochs": 1}
+    store.create_job("train", spec, job_id="abcd0000-0000-4000-8000-000000000001", total_epochs=1)
+    store.create_job("train", spec, job_id="abcd1111-0000-4000-8000-000000000002", total_epochs=1)
+    result = cli("status", "abcd")
+    assert_one_line_error(result, "ambiguous")
+    # A longer prefix is unique and works.
+    ok = cli("status", "abcd1")
+    assert ok.exit_code == 0, ok.stderr
+    assert "abcd1111-0000-4000-8000-000000000002" in ok.stdout
+
+
+def _train_job(store, status="completed", artifacts=("h5-generator", "savedmodel-generator")):
+    job = store.create_job("train", {"arch": "dcgan", "epochs": 1}, total_epochs=1)
+    if status in ("running", "completed", "failed"):
+        job = store.claim(job.id, worker="test", gpu="cpu", lease_s=60)
+    if status in ("completed", "failed"):
+        store.finish(job.id, job.attempts, status, error=None if status == "completed" else "boom")
+    from ganctl.jobs.store.repo import ArtifactRow
+
+    if artifacts:
+        store.record_artifacts(job.id, [ArtifactRow(f, f"/nowhere/{f}", 1, "0" * 64) for f in artifacts])
+    return store.get_job(job.id)
+
+
+@pytest.mark.parametrize(
+    "status, artifacts, extra, needle",
+    [
+        ("queued", (), [], "is queued and has no artifacts yet"),
+        ("running", (), [], "is running and has no artifacts yet"),
+        ("failed", (), [], "is failed"),
+        ("completed", (), [], "has no artifacts yet"),
+        ("completed", ("h5-generator",), ["--format", "savedmodel"], "has no savedmodel generator"),
+        ("completed", ("h5-generator",), ["--format", "onnx"], "--format"),
+        ("completed", ("h5-generator",), ["--n", "0"], "--n"),
+        ("completed", ("h5-generator",), ["--seed", "-1"], "--seed"),
+    ],
+)
+def test_sample_refuses_without_artifacts(cli, home, store, status, artifacts, extra, needle):
+    job = _train_job(store, status, artifacts)
+    before = job_rows(home)
+    result = cli("sample", job.id[:8], *extra)
+    assert_one_line_error(result, needle)
+    assert job_rows(home) == before  # no sample row
+    assert broker_messages(home) == 0
+
+
+def test_sample_of_a_sample_job_is_refused(cli, home, store):
+    train = _train_job(store)
+    child = store.create_job("sample", {"n": 1, "seed": None, "format": "h5"}, parent_id=train.id)
+    result = cli("sample", child.id)
+    assert_one_line_error(result, "is a sample job")
+
+
+def test_cancel_finished_job(cli, home, store):
+    job = _train_job(store)
+    assert_one_line_error(cli("cancel", job.id), "already completed")
+
+
+def test_list_bad_status(cli, home):
+    assert_one_line_error(cli("list", "--status", "sleeping"), "unknown status")
+
+
+def test_archs_show_unknown(cli, home):
+    assert_one_line_error(cli("archs", "show", "nope"), "unknown arch 'nope'")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--gpus", "0,0"], "twice"),
+        (["--gpus", "x"], "--gpus"),
+        (["--cpu", "--gpus", "0"], "exclusive"),
+        (["--queues", "train,eval"], "unknown queue"),
+    ],
+)
+def test_worker_bad_options(cli, home, args, needle):
+    assert_one_line_error(cli("worker", *args), needle)
+    assert job_rows(home) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the socket is: nothing listens there
+
+
+def test_unreachable_broker_fails_fast_and_leaves_no_row(tmp_path):
+    """A subprocess, as a user runs it: exits 2 within ~15 s, names the broker (password masked)."""
+    home = tmp_path / "home"
+    port = _closed_port()
+    env = subprocess_env(home, GANCTL_BROKER_URL=f"redis://:s3cret@127.0.0.1:{port}/0")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "ganctl.cli.main", "submit", "--arch", "dcgan", "--epochs", "1"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - t0
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the broker at redis://"), proc.stderr
+    assert f"127.0.0.1:{port}/0" in lines[0]
+    assert "s3cret" not in proc.stderr
+    assert proc.stdout == ""
+    assert took < 15, took
+    assert [r for r in job_rows(home) if r[2] == "queued"] == []
+    assert job_rows(home) == []  # the row is deleted, not left behind
+
+
+def test_unreachable_broker_for_sample(tmp_path, monkeypatch):
+    """Same for `sample`: the sample row is removed again, the training job untouched."""
+    from ganctl.jobs.config import get_settings
+    from ganctl.jobs.store.repo import Store
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("GANCTL_HOME", str(home))
+    get_settings.cache_clear()
+    try:
+        with Store.from_settings() as store:
+            train = _train_job(store)
+    finally:
+        get_settings.cache_clear()
+    env = subprocess_env(home, GANCTL_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+                         GANCTL_SUBMIT_TIMEOUT="2")
+    proc = subprocess.run([sys.executable, "-m", "ganctl.cli.main", "sample", train.id[:8]],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: cannot reach the broker") and proc.stderr.count("\n") == 1
+    assert job_rows(home) == [(train.id, "train", "completed")]
