@@ -6,7 +6,6 @@ TensorFlow on a device.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
