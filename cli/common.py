@@ -63,7 +63,24 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     repo = sys.modules.get("ganctl.jobs.store.repo")
     if repo is not None:
         types.append(repo.StoreError)
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None:
+        types.append(sa_exc.SQLAlchemyError)  # e.g. the database server is down
     return tuple(types)
+
+
+def _database_error(exc: BaseException) -> str:
+    from ganctl.jobs.store.repo import normalize_url
+
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    try:
+        from sqlalchemy.engine import make_url
+
+        where = make_url(normalize_url(settings().resolved_database_url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        where = "the configured database"
+    return f"database error at {where}: {first}"
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -79,6 +96,8 @@ def user_errors(fn: Callable) -> Callable:
         except _user_error_types() as exc:
             if os.environ.get("GANCTL_DEBUG"):
                 raise
+            if type(exc).__module__.startswith("sqlalchemy"):
+                fail(_database_error(exc))
             fail(one_line(exc))
 
     return wrapper

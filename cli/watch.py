@@ -57,19 +57,31 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
     live = console.is_terminal and not quiet and not json_lines
     progress = task = None
     if live:
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("epochs"), TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
-                            console=console, transient=False)
+        from rich.text import Text
+
+        class JobProgress(Progress):
+            """The bar on one line, status / losses / grid path below it (folded, never cut)."""
+
+            info = ""
+
+            def get_renderables(self):
+                yield self.make_tasks_table(self.tasks)
+                if self.info:
+                    yield Text(self.info, overflow="fold")
+
+        progress = JobProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                               TextColumn("epochs"), TimeElapsedColumn(), console=console)
     shown, last_status = 0, None
     deadline = None if timeout is None else time.monotonic() + timeout
     with progress or nullcontext():
         if progress is not None:
-            task = progress.add_task(f"{job.kind} {job.id[:8]}", total=None, info=job.status)
+            task = progress.add_task(f"{job.kind} {job.id[:8]}", total=None)
         while True:
             job = store.get_job(job.id)
             done, total, epochs, grid = _summary(store, job)
             if progress is not None:
-                progress.update(task, completed=done, total=total, info=_info(job, epochs, grid))
+                progress.info = _info(job, epochs, grid)
+                progress.update(task, completed=done, total=total)
             elif json_lines:
                 for e in epochs[shown:]:
                     typer.echo(jsonlib.dumps({"event": "epoch", "job": job.id, **jsonable(e)}))

@@ -183,3 +183,14 @@ def test_unreachable_broker_for_sample(tmp_path, monkeypatch):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: cannot reach the broker") and proc.stderr.count("\n") == 1
     assert job_rows(home) == [(train.id, "train", "completed")]
+
+
+def test_unreachable_database_is_one_line(cli, home, monkeypatch):
+    from ganctl.jobs.config import get_settings
+
+    port = _closed_port()
+    monkeypatch.setenv("GANCTL_DATABASE_URL", f"postgresql://ganctl:hunter2@127.0.0.1:{port}/ganctl")
+    get_settings.cache_clear()
+    for args in (["list"], ["status", "abcd"], ["submit", "--epochs", "1"]):
+        line = assert_one_line_error(cli(*args), "database error at postgresql+psycopg://ganctl:***@127.0.0.1")
+        assert "hunter2" not in line

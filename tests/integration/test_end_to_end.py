@@ -77,11 +77,24 @@ def check_sample(env: dict, job_id: str) -> None:
     assert len(pngs) == 12 and _decode_png(pngs[0].read_bytes()) == (28, 28)
 
 
+def _publish_pickled(home: Path, broker_url: str) -> str:
+    """A job row whose task message is pickled (as an attacker on the broker could send)."""
+    from ganctl.jobs.config import Settings
+    from ganctl.worker.app import TRAIN_TASK, create_app
+
+    with _store(home) as store:
+        job = store.create_job("train", {"arch": "dcgan", "epochs": 1, "limit": 64}, total_epochs=1)
+    app = create_app(Settings(home=home, broker_url=broker_url))
+    app.send_task(TRAIN_TASK, args=[job.id], queue="train", serializer="pickle")
+    return job.id
+
+
 def test_redis_broker_train_and_sample(tmp_path, redis_url, ganctl_worker):
     home = tmp_path / "home"
     env = ganctl_env(home, GANCTL_BROKER_URL=redis_url)
     worker = ganctl_worker(env)
     worker.wait_ready()
+    pickled = _publish_pickled(home, redis_url)
     job_id = ganctl(env, *SUBMIT).stdout.strip()
     watch = ganctl(env, "watch", job_id[:8], timeout=300, check=False)
     assert watch.returncode == 0, (watch.stdout[-2000:], watch.stderr[-2000:], worker.output()[-4000:])
@@ -92,6 +105,10 @@ def test_redis_broker_train_and_sample(tmp_path, redis_url, ganctl_worker):
     check_sample(env, job_id)
     listed = json.loads(ganctl(env, "list", "--json").stdout)
     assert {j["kind"] for j in listed} == {"train", "sample"}
+    # JSON only: the pickled message was refused, its job never ran.
+    assert "Refusing to deserialize untrusted content of type pickle" in worker.output()
+    with _store(home) as store:
+        assert store.get_job(pickled).status == "queued"
     assert worker.stop() == 0
 
 
