@@ -180,3 +180,14 @@ def test_evaluate_and_quality_json():
     assert d["collapse"] is True and isinstance(d["class_histogram"], dict)
     # Fewer reals than 2n: FD uses n_real // 2 per side.
     assert metrics.evaluate(fake, real[:300], _PixelFeatures()).fd_n == 150
+
+
+def test_coverage_threshold_scales_with_sample_sizes(gauss):
+    real, fake, _ = gauss
+    few = fake[:50]  # 50 perfect fakes cannot cover 2,000 real balls: ~1 - exp(-5 * 50 / 2000)
+    _, c = metrics.density_coverage(real, few, k=5)
+    ceiling = metrics.coverage_ceiling(len(few), len(real))
+    assert ceiling == pytest.approx(1 - np.exp(-0.125))
+    assert c < metrics.MIN_COVERAGE and c > 0.5 * ceiling
+    assert metrics.collapse_check(coverage=c, recall=0.8, coverage_ceiling=ceiling) == []
+    assert metrics.collapse_check(coverage=c, recall=0.8) == [f"coverage {c:.3g} < 0.1"]

@@ -1,0 +1,105 @@
+"""The quality classifier (trained once, cached by recipe hash) and metrics.evaluate on real images.
+
+The cache lives in the default settings home (~/.ganctl/cache): it is keyed by the recipe hash,
+so sharing it across runs is correct, and a run from an empty cache trains it (~1.5 min on 2 cores).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ganctl.jobs import classifier, data, metrics
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return classifier.get_classifier()
+
+
+@pytest.fixture(scope="module")
+def trouser_dress():
+    """Disjoint real trouser+dress test images: a reference set and a held-out 'generated' set."""
+    real = metrics.real_reference((1, 3), 2000, seed=0)
+    perm = np.random.default_rng(1).permutation(len(real))
+    return real[perm[:1000]], real[perm[1000:]]
+
+
+def test_classifier_accuracy_and_cache(clf):
+    assert clf.test_accuracy >= classifier.MIN_ACCURACY
+    assert clf.path.is_file() and clf.path.name.endswith(".weights.h5")
+    assert classifier.recipe_hash() in clf.path.name
+    info = json.loads(clf.path.with_name(clf.path.name.replace(".weights.h5", ".json")).read_text())
+    assert info["test_accuracy"] == pytest.approx(clf.test_accuracy)
+    mtime = clf.path.stat().st_mtime_ns
+    assert classifier.get_classifier() is clf  # warm in-process
+    classifier._warm.clear()
+    again = classifier.get_classifier()  # from the cache file: no training
+    assert again.trained is False and again.path == clf.path
+    assert clf.path.stat().st_mtime_ns == mtime
+    assert again.test_accuracy == pytest.approx(clf.test_accuracy)
+    x = data.select("test", limit=64).images
+    np.testing.assert_allclose(again.features(x), clf.features(x), rtol=1e-5, atol=1e-5)
+
+
+def test_recipe_change_changes_the_cache_key(monkeypatch):
+    before = classifier.recipe_hash()
+    monkeypatch.setitem(classifier.RECIPE, "epochs", classifier.RECIPE["epochs"] + 1)
+    assert classifier.recipe_hash() != before
+
+
+def test_features_and_classes(clf):
+    sub = data.select("test", limit=256)
+    f = clf.features(sub.images)
+    assert f.shape == (256, 128) and f.dtype == np.float64 and np.isfinite(f).all()
+    assert (clf.predict_classes(sub.images) == sub.labels).mean() > 0.85
+
+
+def test_held_out_real_images_do_not_alarm(clf, trouser_dress):
+    real, held_out = trouser_dress
+    q = metrics.evaluate(held_out, real, clf, classes=(1, 3))
+    assert not q.collapse, q.collapse_reasons
+    assert q.coverage > 0.9 and q.recall > 0.5 and q.precision > 0.5
+    assert q.grid_spread > 0.1
+    assert q.class_histogram["trouser"] > 0.35 and q.class_histogram["dress"] > 0.35
+    # Real vs real: the FD is the floor's, up to sampling noise; KID ~ 0.
+    assert q.fd_n == 500
+    assert q.fd < 2.0 * q.fd_floor + 0.5
+    assert abs(q.kid) < 3 * q.kid_std + 0.05
+
+
+def test_all_classes_real_vs_real(clf):
+    real = metrics.real_reference((), 2000, seed=3)
+    q = metrics.evaluate(real[1000:], real[:1000], clf, classes=())
+    assert not q.collapse, q.collapse_reasons
+    assert all(v > 0.05 for v in q.class_histogram.values())
+
+
+def test_copies_of_one_trouser_alarm(clf, trouser_dress):
+    real, _ = trouser_dress
+    rng = np.random.default_rng(2)
+    trouser = data.select("test", (1,), limit=1).images
+    copies = np.clip(trouser + rng.normal(0, 2, (1000, 28, 28, 1)), 0, 255).astype(np.uint8)
+    q = metrics.evaluate(copies, real, clf, classes=(1, 3))
+    assert q.collapse
+    assert {r.split()[0] for r in q.collapse_reasons} >= {"coverage", "recall", "only", "fixed-seed"}
+    assert q.fd > 5 * q.fd_floor
+
+
+def test_generator_that_ignores_its_noise_alarms(clf, trouser_dress):
+    from ganctl.jobs import sample
+    from ganctl.jobs.spec import TrainSpec
+
+    spec = TrainSpec(arch="dcgan", classes=(1, 3))
+    gen = sample.untrained_generator(spec)
+    dense = next(layer for layer in gen.layers if layer.__class__.__name__ == "Dense")
+    dense.kernel.assign(np.zeros(dense.kernel.shape, np.float32))
+    fake = sample.generate(spec, gen, 500, seed=0)
+    assert np.ptp(fake.reshape(len(fake), -1), axis=0).max() == 0  # all outputs identical
+    q = metrics.evaluate(fake, trouser_dress[0], clf, classes=spec.classes, grid_images=fake[:12])
+    assert q.collapse
+    assert any(r.startswith("fixed-seed grid spread") for r in q.collapse_reasons)
+    assert any(r.startswith("coverage") for r in q.collapse_reasons)
