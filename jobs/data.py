@@ -5,11 +5,14 @@ numpy only at import time; TensorFlow is imported inside `pipeline` (the CLI imp
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle-boot")
@@ -115,14 +118,32 @@ def load_split(split: str, data_dir: Path | None = None) -> tuple[np.ndarray, np
 
 @dataclass(frozen=True)
 class Subset:
-    images: np.ndarray  # uint8 (n, 28, 28, 1)
-    labels: np.ndarray  # uint8 (n,)
-    split: str
-    classes: tuple[int, ...]
+    images: np.ndarray  # uint8 (n, h, w, c): (n, 28, 28, 1) for Fashion-MNIST
+    labels: np.ndarray  # (n,) class indices; folders: into class_names, -1 for no class
+    split: str          # Fashion-MNIST's split, or "folder"
+    classes: tuple      # the chosen classes (indices, or sub-folder names); () = all
+    # Folder datasets (jobs/folder.py): image files that could not be decoded (count, and the first
+    # few relative paths), whether the decoded arrays came from the cache, the folder, class names.
+    skipped: int = 0
+    cache_hit: bool = False
+    source: str = "fashion-mnist"
+    class_names: tuple[str, ...] = ()
+    skipped_files: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.split == "folder":
+            names = ", ".join(self.class_names) if self.class_names else "no class sub-folders"
+            extra = f", {self.skipped} unreadable skipped" if self.skipped else ""
+            cache = ", from cache" if self.cache_hit else ""
+            return f"folder {self.source} ({names}): images {self.images.shape}{extra}{cache}"
         names = ", ".join(CLASS_NAMES[c] for c in self.classes) if self.classes else "all classes"
         return f"{self.split} split, {names}: images {self.images.shape}, labels {self.labels.shape}"
+
+    def summary(self) -> dict:
+        """JSON-ready facts for the job's record: images, shape, skipped, cache_hit, source."""
+        return {"source": self.source, "images": int(len(self.images)),
+                "image_shape": [int(x) for x in self.images.shape[1:]], "skipped": int(self.skipped),
+                "cache_hit": bool(self.cache_hit)}
 
 
 def select(split: str = "train", classes: tuple[int, ...] | list = (), limit: int | None = None,
@@ -139,6 +160,23 @@ def select(split: str = "train", classes: tuple[int, ...] | list = (), limit: in
     if len(images) == 0:
         raise DataError(f"the subset is empty ({split}, classes {list(classes)}, limit {limit})")
     return Subset(images[..., None], labels, split, classes)
+
+
+def load_for(spec, data_dir: Path | None = None) -> Subset:
+    """The training images of a TrainSpec: its Fashion-MNIST subset or its image folder.
+
+    For a folder this runs on the worker: a folder missing here is a DataError saying that workers
+    need the same path (a shared mount); unreadable files are skipped and counted (Subset.skipped).
+    """
+    if spec.folder is not None:
+        from . import folder
+
+        subset = folder.load(spec.folder, spec.effective_image_size, spec.effective_channels,
+                             spec.resize, tuple(spec.classes), spec.limit)
+    else:
+        subset = select(spec.split, spec.classes, spec.limit, data_dir)
+    log.info("training data: %s", subset.describe())
+    return subset
 
 
 def scale(images: np.ndarray, output: str) -> np.ndarray:

@@ -1,14 +1,30 @@
-"""Job specs: validated, frozen, JSON round-trip. No TensorFlow here (the CLI imports this)."""
+"""Job specs: validated, frozen, JSON round-trip. No TensorFlow here (the CLI imports this).
+
+Datasets: `fashion-mnist` (28x28x1) or `folder:PATH`, a folder of images whose first-level
+sub-folders are the class names (see jobs/folder.py), resized to `image_size` with `channels`.
+
+`TrainSpec.submitted(**fields)` is a new submission (what `ganctl submit` builds): besides the
+fields it checks the image folder on this host (exists, holds an image, the classes are
+sub-folders). `TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a
+stored job reads back on a worker or for sampling even where its folder is absent; the worker
+checks its own copy of the folder when it loads the images (data.load_for -> folder.load).
+"""
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from . import archs
 from .data import SPLITS, parse_classes
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+FASHION_MNIST = "fashion-mnist"
+FOLDER_PREFIX = "folder:"
+FASHION_SHAPE = (28, 28, 1)
+CHECK_FOLDER = "check_folder"
 
 
 class TrainSpec(BaseModel):
@@ -16,10 +32,17 @@ class TrainSpec(BaseModel):
 
     arch: str = "upsample"
     epochs: int = Field(20, ge=1, le=100_000)
-    dataset: str = "fashion-mnist"
+    # "fashion-mnist" or "folder:/absolute/path" (a relative path is made absolute here).
+    dataset: str = FASHION_MNIST
+    # Fashion-MNIST only.
     split: Literal["train", "test", "all"] = "train"
-    # Class indices 0..9, sorted; empty means all classes.
-    classes: tuple[int, ...] = ()
+    # Fashion-MNIST: class indices 0..9; folders: sub-folder names. Sorted; empty means all classes.
+    classes: tuple[int | str, ...] = ()
+    # Folders only: square side in pixels (default: the arch's first size), 1 (grey) or 3 (RGB)
+    # channels (default 3), and how to make the picture square (centre crop, or pad with black).
+    image_size: int | None = Field(None, ge=8, le=1024)
+    channels: Literal[1, 3] | None = None
+    resize: Literal["crop", "pad"] = "crop"
     limit: int | None = Field(None, ge=1)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     # None means "the architecture's default".
@@ -39,29 +62,87 @@ class TrainSpec(BaseModel):
         archs.get(v)  # raises ValueError with the list of known ones
         return v
 
+    @classmethod
+    def submitted(cls, **fields: Any) -> "TrainSpec":
+        """A new submission: the fields, and the image folder on this host (exists, holds images,
+        the classes are sub-folders). Raises pydantic.ValidationError with the reason."""
+        return cls.model_validate(fields, context={CHECK_FOLDER: True})
+
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, v: str) -> str:
-        if v != "fashion-mnist":
-            raise ValueError(f"unknown dataset {v!r}; available: fashion-mnist")
-        return v
+        if v == FASHION_MNIST:
+            return v
+        if v.startswith(FOLDER_PREFIX):
+            path = v[len(FOLDER_PREFIX):].strip()
+            if not path:
+                raise ValueError("folder dataset needs a path: --dataset folder:/path/to/pictures")
+            # Absolute but not resolved: a symlink or mount point here must mean the same on workers.
+            return FOLDER_PREFIX + os.path.abspath(os.path.expanduser(path))
+        raise ValueError(f"unknown dataset {v!r}; available: {FASHION_MNIST}, {FOLDER_PREFIX}PATH")
 
     @field_validator("classes", mode="before")
     @classmethod
-    def _parse_classes(cls, v):
+    def _parse_classes(cls, v, info: ValidationInfo):
         if isinstance(v, str):
             v = [c for c in v.split(",") if c.strip()]
+        if str(info.data.get("dataset", "")).startswith(FOLDER_PREFIX):
+            names = {str(c).strip() for c in (v or [])}
+            bad = sorted(n for n in names if n in (".", "..") or "/" in n or "\\" in n)
+            if bad:
+                raise ValueError(f"folder classes are sub-folder names, not paths: {', '.join(bad)}")
+            return tuple(sorted(names))
         return tuple(parse_classes(list(v or [])))
 
     @model_validator(mode="after")
-    def _split_known(self):
+    def _dataset_fits_arch(self, info: ValidationInfo):
         assert self.split in SPLITS
+        if self.folder is None and (self.image_size not in (None, FASHION_SHAPE[0])
+                                    or self.channels not in (None, FASHION_SHAPE[2])):
+            raise ValueError(f"Fashion-MNIST images are 28x28 grey: --image-size and --channels are for "
+                             f"--dataset {FOLDER_PREFIX}PATH")
+        try:
+            archs.get(self.arch).check_shape(self.image_shape)
+        except archs.ShapeError as exc:
+            if self.folder is None:
+                raise ValueError(f"{exc} (Fashion-MNIST is 28x28: for other sizes train on "
+                                 f"--dataset {FOLDER_PREFIX}PATH --image-size N)") from None
+            raise
+        if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
+            from . import folder
+
+            folder.check(self.folder, self.classes)
         return self
+
+    # The dataset.
+    @property
+    def folder(self) -> Path | None:
+        """The image folder of a `folder:` dataset, else None."""
+        if self.dataset.startswith(FOLDER_PREFIX):
+            return Path(self.dataset[len(FOLDER_PREFIX):])
+        return None
+
+    @property
+    def effective_image_size(self) -> int:
+        if self.folder is None:
+            return FASHION_SHAPE[0]
+        return self.image_size or archs.get(self.arch).sizes[0]
+
+    @property
+    def effective_channels(self) -> int:
+        return FASHION_SHAPE[2] if self.folder is None else (self.channels or 3)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(h, w, c) of the training images, hence of the generator's output."""
+        size = self.effective_image_size
+        return (size, size, self.effective_channels)
 
     # Effective hyper-parameters: the spec's override, else the architecture's default.
     @property
     def info(self) -> archs.ArchInfo:
-        return archs.get(self.arch)
+        """The arch, its builders set to this job's image shape."""
+        return archs.get(self.arch).for_shape(self.image_shape)
 
     @property
     def effective_batch_size(self) -> int:

@@ -88,7 +88,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     from .checkpoints import Checkpoints
 
     hooks, workdir = hooks or Hooks(), Path(workdir)
-    subset = data.select(spec.split, spec.classes, spec.limit, data_dir)
+    subset = data.load_for(spec, data_dir)
     gan, precision = build(spec)
     ckpts = Checkpoints(workdir / "checkpoints")
     start = ckpts.restore_latest(gan.state_variables())

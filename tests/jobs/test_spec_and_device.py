@@ -45,4 +45,4 @@ def test_this_machine_reads_its_cpu_flags():
 
 
 def test_registry_names():
-    assert archs.names() == ["dcgan", "upsample"]
+    assert archs.names() == ["dcgan", "dcgan64", "upsample"]
