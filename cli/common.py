@@ -29,7 +29,8 @@ OPTION_FOR_FIELD = {
     "limit": "--limit", "seed": "--seed", "batch_size": "--batch-size", "lr_g": "--lr-g",
     "lr_d": "--lr-d", "label_smoothing": "--label-smoothing", "label_noise": "--label-noise",
     "precision": "--precision", "checkpoint_every": "--checkpoint-every",
-    "grid_every": "--grid-every", "n": "--n", "format": "--format",
+    "grid_every": "--grid-every", "n": "--n", "format": "--format", "dataset": "--dataset",
+    "image_size": "--image-size", "channels": "--channels", "resize": "--resize",
 }
 
 
