@@ -86,6 +86,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         data_dir: Path | None = None) -> TrainResult:
     from . import artifacts
     from .checkpoints import Checkpoints
+    from .tensorboard import EpochWriter
 
     hooks, workdir = hooks or Hooks(), Path(workdir)
     subset = data.load_for(spec, data_dir)
@@ -98,32 +99,34 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)
     d_mean = g_mean = float("nan")
-    for epoch in range(start + 1, spec.epochs + 1):
-        t0 = time.perf_counter()
-        losses = []
-        for step, real in enumerate(data.pipeline(subset.images, batch, epoch_seed(spec, epoch),
-                                                  spec.info.output), 1):
-            if hooks.should_stop():
-                raise Cancelled(f"cancelled during epoch {epoch}")
-            losses.append(gan.train_step(real))
-            hooks.on_batch(epoch, step, steps)
-        d_mean, g_mean = (float(np.mean([float(x[i]) for x in losses])) for i in (0, 1))
-        seconds = time.perf_counter() - t0
-        if not (math.isfinite(d_mean) and math.isfinite(g_mean)):
-            raise NonFiniteLoss(f"non-finite loss at epoch {epoch} (d_loss={d_mean}, g_loss={g_mean}): "
-                                f"lower the learning rates or try --precision fp32")
-        grid_path = grid_png = None
-        if epoch % spec.grid_every == 0 or epoch == spec.epochs:
-            grid_path = workdir / "grids" / f"epoch_{epoch:04d}.png"
-            grid_path.parent.mkdir(parents=True, exist_ok=True)
-            images = data.unscale(gan.generate(noise), spec.info.output)
-            grid_png = pictures.grid_png(images, path=grid_path)
-        report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
-                             len(subset.images) / seconds, grid_path, grid_png)
-        # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.
-        if hooks.on_epoch(report) is False:
-            raise Fenced(f"lost the job at epoch {epoch}")
-        if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
-            ckpts.save(gan.state_variables(), epoch)
+    with EpochWriter(workdir / "tensorboard") as events:
+        for epoch in range(start + 1, spec.epochs + 1):
+            t0 = time.perf_counter()
+            losses = []
+            for step, real in enumerate(data.pipeline(subset.images, batch, epoch_seed(spec, epoch),
+                                                      spec.info.output), 1):
+                if hooks.should_stop():
+                    raise Cancelled(f"cancelled during epoch {epoch}")
+                losses.append(gan.train_step(real))
+                hooks.on_batch(epoch, step, steps)
+            d_mean, g_mean = (float(np.mean([float(x[i]) for x in losses])) for i in (0, 1))
+            seconds = time.perf_counter() - t0
+            if not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+                raise NonFiniteLoss(f"non-finite loss at epoch {epoch} (d_loss={d_mean}, g_loss={g_mean}): "
+                                    f"lower the learning rates or try --precision fp32")
+            grid_path = grid_png = None
+            if epoch % spec.grid_every == 0 or epoch == spec.epochs:
+                grid_path = workdir / "grids" / f"epoch_{epoch:04d}.png"
+                grid_path.parent.mkdir(parents=True, exist_ok=True)
+                images = data.unscale(gan.generate(noise), spec.info.output)
+                grid_png = pictures.grid_png(images, path=grid_path)
+            report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
+                                 len(subset.images) / seconds, grid_path, grid_png)
+            # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.
+            if hooks.on_epoch(report) is False:
+                raise Fenced(f"lost the job at epoch {epoch}")
+            events.write(report)
+            if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
+                ckpts.save(gan.state_variables(), epoch)
     files = artifacts.export(gan.generator, gan.discriminator, workdir / "export")
     return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files)

@@ -45,6 +45,16 @@ def test_training_reports_every_epoch_with_finite_losses_and_a_grid(trained):
     assert result.epochs_done == 2 and result.precision in ("bf16", "fp32")
 
 
+def test_tensorboard_events_hold_each_epoch(trained):
+    from ganctl.jobs.tensorboard import read_images, read_scalars
+
+    _, workdir, _, reports, _ = trained
+    scalars = read_scalars(workdir / "tensorboard")
+    assert [step for step, _ in scalars["d_loss"]] == [1, 2]
+    assert scalars["g_loss"][-1][1] == pytest.approx(reports[-1].g_loss, rel=1e-5)
+    assert len(read_images(workdir / "tensorboard")["grid"]) == 2
+
+
 def test_export_writes_h5_and_savedmodel_with_a_manifest(trained):
     _, workdir, result, _, _ = trained
     manifest = json.loads((workdir / "export" / "manifest.json").read_text())
