@@ -10,7 +10,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import archs, cancel, db, listing, sample, status, submit, watch, worker
+from . import archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch, worker
 
 
 class OneLineErrors(TyperGroup):
@@ -57,8 +57,12 @@ app.command("watch")(watch.watch)
 app.command("cancel")(cancel.cancel)
 app.command("sample")(sample.sample)
 app.command("worker")(worker.worker)
+app.command("report")(report.report)
+app.command("plot")(plot.plot)
+app.command("grids")(grids.grids)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
 
 
 if __name__ == "__main__":  # python -m ganctl.cli.main

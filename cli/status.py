@@ -1,11 +1,22 @@
 """`ganctl status <id>`: one job from the store (no Celery, no TensorFlow)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from . import options as o
 from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json,
-                     open_store, print_json, user_errors)
+                     open_store, print_json, settings, user_errors)
+
+
+def tensorboard_dir(job) -> Path | None:
+    """The job's TensorBoard log folder, <artifacts_dir>/<job id>/tensorboard, when it exists
+    (the same path as ganctl.jobs.tensorboard.logdir_for, which would import Pillow for status)."""
+    if job.kind != "train":
+        return None
+    logdir = settings().resolved_artifacts_dir / job.id / "tensorboard"
+    return logdir if logdir.is_dir() else None
 
 
 def describe(store, job) -> list[tuple[str, str]]:
@@ -54,6 +65,9 @@ def describe(store, job) -> list[tuple[str, str]]:
         rows.append(("grid", str(job.result["grid"])))
         if job.result.get("dir"):
             rows.append(("images", f"{job.result['dir']} ({len(job.result.get('files', []))} PNG files)"))
+    logdir = tensorboard_dir(job)
+    if logdir is not None:
+        rows.append(("tensorboard", f"{logdir}  (tensorboard --logdir {settings().resolved_artifacts_dir})"))
     for a in store.artifacts(job.id):
         rows.append(("artifact", f"{a.format}: {a.path} ({fmt_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
     kids = store.children(job.id)
@@ -68,7 +82,10 @@ def status(job_id: o.JobId, json: o.Json = False) -> None:
     store = open_store()
     job = store.get_job(job_id)
     if json:
-        print_json(job_json(job, store, details=True))
+        d = job_json(job, store, details=True)
+        logdir = tensorboard_dir(job)
+        d["tensorboard"] = str(logdir) if logdir is not None else None
+        print_json(d)
         return
     rows = describe(store, job)
     width = max(len(k) for k, _ in rows)

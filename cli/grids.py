@@ -1,0 +1,44 @@
+"""`ganctl grids <id>`: a training job's per-epoch sample grids: their paths, or one animated GIF."""
+from __future__ import annotations
+
+import typer
+
+from . import options as o
+from .common import CliError, open_store, print_json, user_errors
+from .report import default_path, training_job, write_file
+
+
+@user_errors
+def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: o.FrameMs = 400,
+          json: o.Json = False) -> None:
+    """List a training job's per-epoch grid PNGs, or animate them into one GIF (--gif).
+
+    Without --gif: one path per recorded epoch. With --gif: one frame per recorded epoch, labelled
+    "epoch N", written to --out or <artifacts>/<job id>/grids.gif; prints the GIF's path.
+    """
+    if out is not None and not gif:
+        raise CliError("--out goes with --gif (the grids themselves are already files)")
+    store = open_store()
+    job, _ = training_job(store, job_id)
+    rows = store.grids(job.id, with_png=gif)
+    if not rows:
+        raise CliError(f"job {job.short_id} has no grids recorded")
+    if not gif:
+        if json:
+            print_json([{"epoch": g.epoch, "path": g.path} for g in rows])
+        else:
+            for g in rows:
+                typer.echo(g.path)
+        return
+    from ganctl.jobs.animation import grids_gif
+
+    rows = [g for g in rows if g.png]
+    if not rows:
+        raise CliError(f"job {job.short_id} has no grid pictures in the store")
+    data = grids_gif([g.png for g in rows], duration_ms=frame_ms, labels=[f"epoch {g.epoch}" for g in rows])
+    path = write_file(out or default_path(job, "grids.gif"), data)
+    if json:
+        print_json({"job": job.id, "path": str(path), "frames": len(rows),
+                    "epochs": [g.epoch for g in rows], "frame_ms": frame_ms})
+    else:
+        typer.echo(str(path))

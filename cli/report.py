@@ -1,0 +1,99 @@
+"""`ganctl report <id>`: one self-contained HTML page of a training job (no TensorFlow).
+
+Also holds the helpers the other picture commands (`plot`, `grids`) share: the training job with
+at least one epoch, its default output path, and writing a file with a one-line error.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from . import options as o
+from .common import CliError, print_json, settings, open_store, user_errors
+
+
+def training_job(store, job_id: str):
+    """(job, epochs) of a training job with at least one recorded epoch, else a CliError."""
+    job = store.get_job(job_id)  # NotFound / Ambiguous -> one line
+    if job.kind != "train":
+        parent = f" (its training job is {job.parent_id[:8]})" if job.parent_id else ""
+        raise CliError(f"job {job.short_id} is a {job.kind} job, not a training job{parent}")
+    epochs = store.epochs(job.id)
+    if not epochs:
+        raise CliError(f"job {job.short_id} has no epochs yet ({job.status})")
+    return job, epochs
+
+
+def default_path(job, name: str) -> Path:
+    """<artifacts_dir>/<job id>/<name>."""
+    return settings().resolved_artifacts_dir / job.id / name
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    from ganctl.jobs.pictures import write_atomic
+
+    try:
+        return write_atomic(path, data)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _scalar(v) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+def quality_metrics(job, epochs) -> list[dict] | None:
+    """Quality rows for the report: per-epoch metrics when the store keeps them (an EpochRow
+    `metrics` dict), else `job.result["quality"]` (a dict, or a list of dicts), else None."""
+    rows = [{"epoch": e.epoch, **m} for e in epochs if isinstance(m := getattr(e, "metrics", None), dict) and m]
+    if not rows:
+        quality = (job.result or {}).get("quality")
+        if isinstance(quality, dict):
+            quality = [quality]
+        if isinstance(quality, list):
+            rows = [q for q in quality if isinstance(q, dict)]
+            if len(rows) == 1 and "epoch" not in rows[0]:
+                rows[0] = {"epoch": epochs[-1].epoch, **rows[0]}
+    # nested values (e.g. a class histogram) would make unreadable cells: scalars only
+    rows = [{k: v for k, v in r.items() if _scalar(v)} for r in rows]
+    return [r for r in rows if r] or None
+
+
+def final_sample_grid(store, job) -> tuple[bytes | None, str | None]:
+    """PNG bytes and path of the newest completed sample job's 'sample-grid' artifact, if any."""
+    done = [c for c in store.children(job.id) if c.kind == "sample" and c.status == "completed"]
+    done.sort(key=lambda c: (c.finished_at or c.created_at, c.created_at))
+    for child in reversed(done):
+        for a in store.artifacts(child.id):
+            if a.format == "sample-grid":
+                try:
+                    return Path(a.path).read_bytes(), a.path
+                except OSError:
+                    break  # recorded but gone (another host's disk): try an older one
+    return None, None
+
+
+@user_errors
+def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None:
+    """Write a self-contained HTML report of a training job and print its path.
+
+    Overview, spec, loss chart and table, quality metrics, every epoch's grid, the final sample
+    grid (newest completed `ganctl sample`), artifacts. Default: <artifacts>/<job id>/report.html.
+    """
+    from ganctl.jobs.report import render_html
+
+    store = open_store()
+    job, epochs = training_job(store, job_id)
+    grids = store.grids(job.id, with_png=True)
+    sample_png, sample_path = final_sample_grid(store, job)
+    metrics = quality_metrics(job, epochs)
+    page = render_html(job, epochs, grids, store.artifacts(job.id), metrics=metrics,
+                       sample_grid_png=sample_png)
+    path = write_file(out or default_path(job, "report.html"), page.encode("utf-8"))
+    if json:
+        print_json({"job": job.id, "path": str(path), "epochs": len(epochs),
+                    "grids": sum(1 for g in grids if g.png), "sample_grid": sample_path,
+                    "metrics": bool(metrics)})
+    else:
+        typer.echo(str(path))
