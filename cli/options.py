@@ -21,7 +21,16 @@ Epochs = Annotated[int, typer.Option("--epochs", "-e", help="Number of epochs.")
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", "-b",
                                                   help="Batch size [default: the architecture's].")]
 Classes = Annotated[Optional[str], typer.Option(
-    "--classes", "-c", help="Comma list of class names or indices 0-9, e.g. trouser,bag [default: all].")]
+    "--classes", "-c", help="Comma list of class names or indices 0-9, e.g. trouser,bag; for a folder "
+                            "dataset, names of its sub-folders [default: all].")]
+Dataset = Annotated[str, typer.Option(
+    "--dataset", help="fashion-mnist, or folder:PATH (PNG/JPEG/WebP/BMP files, sub-folders = classes).")]
+ImageSize = Annotated[Optional[int], typer.Option(
+    "--image-size", help="Folder datasets: square size in pixels, one the arch makes "
+                         "(dcgan64: 64; upsample, dcgan: 28) [default: the architecture's].")]
+Channels = Annotated[Optional[int], typer.Option("--channels", help="Folder datasets: 1 (grey) or 3 (RGB) [default: 3].")]
+Resize = Annotated[Optional[str], typer.Option(
+    "--resize", help="Folder datasets: crop (centre square) or pad (whole picture on black) [default: crop].")]
 Split = Annotated[str, typer.Option("--split", help="Dataset split: train, test or all.")]
 DataLimit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N images.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (weights, noise, shuffling).")]

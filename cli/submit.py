@@ -8,10 +8,11 @@ from .common import job_json, open_store, print_json, publish_or_fail, settings,
 
 
 def build_spec(**fields):
-    """A TrainSpec from the options that were given (None = the spec's default)."""
+    """A TrainSpec from the options that were given (None = the spec's default); a folder dataset
+    is checked on this machine too (exists, holds images, the classes are sub-folders)."""
     from ganctl.jobs.spec import TrainSpec
 
-    return TrainSpec(**{k: v for k, v in fields.items() if v is not None})
+    return TrainSpec.submitted(**{k: v for k, v in fields.items() if v is not None})
 
 
 @user_errors
@@ -19,6 +20,10 @@ def submit(
     arch: o.Arch = "upsample",
     epochs: o.Epochs = 20,
     batch_size: o.BatchSize = None,
+    dataset: o.Dataset = "fashion-mnist",
+    image_size: o.ImageSize = None,
+    channels: o.Channels = None,
+    resize: o.Resize = None,
     classes: o.Classes = None,
     split: o.Split = "train",
     limit: o.DataLimit = None,
@@ -34,7 +39,8 @@ def submit(
     json: o.Json = False,
 ) -> None:
     """Queue a GAN training job (a worker must be running: `ganctl worker`)."""
-    spec = build_spec(arch=arch, epochs=epochs, batch_size=batch_size, classes=classes, split=split,
+    spec = build_spec(arch=arch, epochs=epochs, batch_size=batch_size, dataset=dataset,
+                      image_size=image_size, channels=channels, resize=resize, classes=classes, split=split,
                       limit=limit, seed=seed, lr_g=lr_g, lr_d=lr_d, label_smoothing=label_smoothing,
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
                       grid_every=grid_every)
