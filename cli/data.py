@@ -14,8 +14,10 @@ app = typer.Typer(help="The training data: look at the real images.", no_args_is
 @user_errors
 def show(classes: o.RealClasses = None, split: o.Split = "train", n: o.RealN = 12, out: o.RealOut = None,
          json: o.Json = False) -> None:
-    """Draw the first N images of a Fashion-MNIST subset as a grid PNG (12 give 4x3) and print
-    the subset's shapes and the PNG's path."""
+    """Draw the first N real images of a Fashion-MNIST subset as a grid PNG (12 give 4x3).
+
+    Prints the subset's shapes, then the PNG's path.
+    """
     from ganctl.jobs import data, pictures
 
     wanted = [c for c in (classes or "").split(",") if c.strip()]

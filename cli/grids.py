@@ -13,8 +13,8 @@ def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: 
           json: o.Json = False) -> None:
     """List a training job's per-epoch grid PNGs, or animate them into one GIF (--gif).
 
-    Without --gif: one path per recorded epoch. With --gif: one frame per recorded epoch, labelled
-    "epoch N", written to --out or <artifacts>/<job id>/grids.gif; prints the GIF's path.
+    Without --gif: one path per recorded epoch.
+    With --gif: one frame per recorded epoch, labelled "epoch N", in --out or <artifacts>/<job id>/grids.gif.
     """
     if out is not None and not gif:
         raise CliError("--out goes with --gif (the grids themselves are already files)")

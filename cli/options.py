@@ -55,15 +55,15 @@ Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Give up waitin
 
 # report, plot, grids, data show
 OutFile = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Write the file here [default: in the job's artifacts folder].",
+    "--out", "-o", help="Write the file here (default: in the job's artifacts folder).",
     file_okay=True, dir_okay=False, resolve_path=True)]
 PlotWidth = Annotated[int, typer.Option("--width", min=200, help="Plot width in pixels.")]
 PlotHeight = Annotated[int, typer.Option("--height", min=150, help="Plot height in pixels.")]
 Gif = Annotated[bool, typer.Option("--gif", help="Write the grids as one animated GIF (a frame per recorded epoch).")]
 FrameMs = Annotated[int, typer.Option("--frame-ms", min=10, help="GIF: milliseconds per frame.")]
 RealClasses = Annotated[Optional[str], typer.Option(
-    "--classes", "-c", help="Comma list of Fashion-MNIST class names or indices 0-9, e.g. trouser,bag [default: all].")]
+    "--classes", "-c", help="Comma list of Fashion-MNIST class names or indices 0-9, e.g. trouser,bag (default: all).")]
 RealN = Annotated[int, typer.Option("--n", min=1, help="Number of images in the grid (the first N of the subset).")]
 RealOut = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Write the grid PNG here [default: $GANCTL_HOME/data/real_<split>_<classes>_<n>.png].",
+    "--out", "-o", help="Write the grid PNG here (default: a file in $GANCTL_HOME/data).",
     file_okay=True, dir_okay=False, resolve_path=True)]

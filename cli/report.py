@@ -78,8 +78,8 @@ def final_sample_grid(store, job) -> tuple[bytes | None, str | None]:
 def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None:
     """Write a self-contained HTML report of a training job and print its path.
 
-    Overview, spec, loss chart and table, quality metrics, every epoch's grid, the final sample
-    grid (newest completed `ganctl sample`), artifacts. Default: <artifacts>/<job id>/report.html.
+    Overview, spec, losses, quality metrics, every epoch's grid, the newest sample grid, artifacts.
+    Default: <artifacts>/<job id>/report.html.
     """
     from ganctl.jobs.report import render_html
 
