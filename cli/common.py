@@ -207,7 +207,9 @@ def classes_text(indices) -> str:
 
     if not indices:
         return "all"
-    return ",".join(CLASS_NAMES[i] if 0 <= int(i) < len(CLASS_NAMES) else str(i) for i in indices)
+    # Fashion-MNIST classes are stored as indices; a folder dataset's are its sub-folder names.
+    return ",".join(CLASS_NAMES[i] if isinstance(i, int) and 0 <= i < len(CLASS_NAMES) else str(i)
+                    for i in indices)
 
 
 def publish_or_fail(store, job, what: str) -> None:

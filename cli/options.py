@@ -19,26 +19,26 @@ Poll = Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between s
 Arch = Annotated[str, typer.Option("--arch", "-a", help="Architecture (see `ganctl archs`).")]
 Epochs = Annotated[int, typer.Option("--epochs", "-e", help="Number of epochs.")]
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", "-b",
-                                                  help="Batch size [default: the architecture's].")]
+                                                  help="Batch size (default: the architecture's).")]
 Classes = Annotated[Optional[str], typer.Option(
     "--classes", "-c", help="Comma list of class names or indices 0-9, e.g. trouser,bag; for a folder "
-                            "dataset, names of its sub-folders [default: all].")]
+                            "dataset, names of its sub-folders (default: all).")]
 Dataset = Annotated[str, typer.Option(
     "--dataset", help="fashion-mnist, or folder:PATH (PNG/JPEG/WebP/BMP files, sub-folders = classes).")]
 ImageSize = Annotated[Optional[int], typer.Option(
     "--image-size", help="Folder datasets: square size in pixels, one the arch makes "
-                         "(dcgan64: 64; upsample, dcgan: 28) [default: the architecture's].")]
-Channels = Annotated[Optional[int], typer.Option("--channels", help="Folder datasets: 1 (grey) or 3 (RGB) [default: 3].")]
+                         "(dcgan64: 64; upsample, dcgan: 28) (default: the architecture's).")]
+Channels = Annotated[Optional[int], typer.Option("--channels", help="Folder datasets: 1 (grey) or 3 (RGB) (default: 3).")]
 Resize = Annotated[Optional[str], typer.Option(
-    "--resize", help="Folder datasets: crop (centre square) or pad (whole picture on black) [default: crop].")]
+    "--resize", help="Folder datasets: crop (centre square) or pad (whole picture on black) (default: crop).")]
 Split = Annotated[str, typer.Option("--split", help="Dataset split: train, test or all.")]
 DataLimit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N images.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (weights, noise, shuffling).")]
-LrG = Annotated[Optional[float], typer.Option("--lr-g", help="Generator learning rate [default: the architecture's].")]
-LrD = Annotated[Optional[float], typer.Option("--lr-d", help="Discriminator learning rate [default: the architecture's].")]
+LrG = Annotated[Optional[float], typer.Option("--lr-g", help="Generator learning rate (default: the architecture's).")]
+LrD = Annotated[Optional[float], typer.Option("--lr-d", help="Discriminator learning rate (default: the architecture's).")]
 LabelSmoothing = Annotated[float, typer.Option("--label-smoothing", help="One-sided label smoothing, 0 <= x < 0.5.")]
 LabelNoise = Annotated[Optional[float], typer.Option(
-    "--label-noise", help="Uniform noise added to labels [default: the architecture's].")]
+    "--label-noise", help="Uniform noise added to labels (default: the architecture's).")]
 Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")]
 CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Checkpoint every N epochs.")]
 GridEvery = Annotated[int, typer.Option("--grid-every", help="Write a sample grid every N epochs.")]
@@ -46,7 +46,7 @@ Wait = Annotated[bool, typer.Option("--wait", "-w", help="Follow the job until i
 
 # sample
 N = Annotated[int, typer.Option("--n", help="Number of images.")]
-SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed [default: random].")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed (default: random).")]
 Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the grid and the PNGs into this folder.",
                                              file_okay=False, dir_okay=True, resolve_path=True)]
 Format = Annotated[str, typer.Option("--format", help="Which exported generator to load: h5 or savedmodel.")]

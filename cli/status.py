@@ -36,6 +36,7 @@ def describe(store, job) -> list[tuple[str, str]]:
         extras.append(f"precision {spec.get('precision', 'auto')}")
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
+        rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
         epochs = store.epochs(job.id)
         done = epochs[-1].epoch if epochs else 0
         line = f"{done}/{job.total_epochs or spec.get('epochs', '?')}"
@@ -74,6 +75,17 @@ def describe(store, job) -> list[tuple[str, str]]:
     if kids:
         rows.append(("samples", ", ".join(f"{c.id[:8]} {c.status}" for c in kids)))
     return rows
+
+
+def dataset_text(spec: dict, data: dict | None) -> str:
+    """The source, and once trained: images used, their shape, unreadable files skipped, cache hit."""
+    text = spec.get("dataset", "fashion-mnist")
+    if data:
+        shape = "x".join(str(x) for x in data.get("image_shape", []))
+        text += f"  {data.get('images', '?')} images {shape}  skipped {data.get('skipped', 0)}"
+        if data.get("cache_hit"):
+            text += "  (decoded from cache)"
+    return text
 
 
 @user_errors

@@ -12,7 +12,7 @@ from . import options as o
 from .common import CliError, print_json, settings, user_errors
 
 Gpus = Annotated[Optional[str], typer.Option(
-    "--gpus", help="GPU indices (0,1) or 'all' (nvidia-smi -L) [default: all, or CPU when none].")]
+    "--gpus", help="GPU indices (0,1) or 'all' (nvidia-smi -L) (default: all, or CPU when none).")]
 Cpu = Annotated[bool, typer.Option("--cpu", help="Run on the CPU: one train and one sample process.")]
 Queues = Annotated[str, typer.Option("--queues", "-Q", help="Queues to consume: train, sample or train,sample.")]
 Check = Annotated[bool, typer.Option(

@@ -55,6 +55,7 @@ class TrainResult:
     precision: str
     resumed_from: int
     artifacts: list = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # what was trained on: counts, skipped files, cache hit
 
 
 def fixed_noise(spec: TrainSpec) -> np.ndarray:
@@ -129,4 +130,4 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
                 ckpts.save(gan.state_variables(), epoch)
     files = artifacts.export(gan.generator, gan.discriminator, workdir / "export")
-    return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files)
+    return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files, subset.summary())

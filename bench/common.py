@@ -1,0 +1,54 @@
+"""Process helpers for the end-to-end benchmarks: a scratch ganctl home, timed CLI runs."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def ganctl_argv() -> list[str]:
+    exe = Path(sys.executable).parent / "ganctl"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ganctl.cli.main"]
+
+
+def scratch_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANCTL_")}
+    env.update(GANCTL_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2", **extra)
+    return env
+
+
+def timed(argv: list[str], env: dict, reps: int) -> tuple[float, list[str]]:
+    """Median wall seconds of `reps` runs of a whole process, and the last run's stdout lines."""
+    times, out = [], ""
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - t0)
+        out = proc.stdout
+    return statistics.median(times), out.splitlines()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
+                             "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
