@@ -38,13 +38,19 @@ def archs(ctx: typer.Context, json: o.Json = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    # Short figures in the table, the descriptions below it: a wide table folds badly in 80 columns.
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("name", "description", "noise", "batch", "lr_g", "lr_d", "betas", "output", "label noise"):
-        table.add_column(col, overflow="fold" if col == "description" else "ellipsis")
+    for col in ("name", "sizes", "noise", "batch", "lr_g", "lr_d", "betas", "output", "label noise"):
+        table.add_column(col, no_wrap=True)
     for i in infos:
-        table.add_row(i.name, i.description, str(i.noise_dim), str(i.batch_size), f"{i.lr_g:g}",
-                      f"{i.lr_d:g}", f"{i.beta_1:g}/{i.beta_2:g}", i.output, f"{i.label_noise:g}")
-    Console(highlight=False).print(table)
+        sizes = ",".join(f"{s}x{s}" for s in getattr(i, "sizes", (i.image_shape[0],)))
+        table.add_row(i.name, sizes, str(i.noise_dim), str(i.batch_size), f"{i.lr_g:g}", f"{i.lr_d:g}",
+                      f"{i.beta_1:g}/{i.beta_2:g}", i.output, f"{i.label_noise:g}")
+    console = Console(highlight=False)
+    console.print(table)
+    console.print()
+    for i in infos:
+        console.print(f"{i.name} ({i.source}): {i.description}")
 
 
 @app.command("show")
