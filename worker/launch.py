@@ -6,10 +6,11 @@ GPU; the solo pool runs one job at a time in the process that imported TensorFlo
 TF init: tensorflow#57877), and a long-lived process per GPU is fine even though TF keeps its GPU
 memory until the process exits (tensorflow#17048).
 
-The parent forwards SIGTERM/SIGINT (warm shutdown: running jobs finish; a second signal sends
-SIGQUIT, a cold shutdown whose job resumes from its checkpoint on redelivery), exits when the
-children exit, and runs the reaper thread that re-publishes jobs whose worker died or whose
-message never arrived.
+The parent forwards SIGTERM/SIGINT (warm shutdown: a running training job stops at its next
+batch, goes back to the queue and resumes from its last checkpoint on another worker; a running
+sampling job finishes; a second signal sends SIGQUIT, a cold shutdown), exits when the children
+exit, and runs the reaper thread that re-publishes jobs whose worker died (lease expired) or
+whose message never arrived.
 """
 from __future__ import annotations
 
@@ -190,7 +191,8 @@ def supervise(children: list[ChildSpec], *, reap_every: float | None = REAP_EVER
     def forward(signum, _frame):
         signals_seen.append(signum)
         sig = signal.SIGTERM if len(signals_seen) == 1 else signal.SIGQUIT
-        what = "warm shutdown (running jobs finish; again for cold)" if sig == signal.SIGTERM else "cold shutdown"
+        what = ("warm shutdown (running training jobs stop at their next batch and go back to the queue; "
+                "sampling jobs finish; again for cold)" if sig == signal.SIGTERM else "cold shutdown")
         print(f"ganctl worker: {signal.Signals(signum).name}: {what}", file=out, flush=True)
         for _, p in procs:
             if p.poll() is None:

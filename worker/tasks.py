@@ -2,21 +2,80 @@
 
 TensorFlow is imported inside the task bodies (via ganctl.jobs.train / sample), never at module level.
 The row's `attempts` after claim() is the fencing token for every write.
+
+Reliability (see README "Guarantees"):
+- a job id from a message must be a canonical UUID, and every folder built from one must stay
+  under the artifacts root; anything else is dropped before the store or the disk is touched;
+- a claimed job's lease is renewed by a heartbeat thread every GANCTL_HEARTBEAT_EVERY seconds
+  (not only between batches: loading TensorFlow, the data or a checkpoint can take longer than
+  the lease); a refused heartbeat (another worker holds the job now) stops the training;
+- a second delivery of a job that is running under a live lease is dropped (acknowledged);
+  the reaper re-publishes the job if that lease ever expires;
+- a warm shutdown (SIGTERM) stops training at the next batch and gives the job back
+  (running -> queued, not counted as an attempt) and re-publishes it: the next worker resumes
+  from the last checkpoint instead of this one finishing a run of hours first.
+
+Fault injection for the reliability tests: GANCTL_TEST_CRASH_AT_EPOCH=N makes a training task
+SIGKILL its own worker process at the first batch of epoch N (as a segfault or the OOM killer
+would). It is read here only and must never be set outside tests.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
+from celery.signals import worker_shutting_down
+
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.store.repo import ArtifactRow, NotFound, Store
-from ganctl.worker.app import SAMPLE_TASK, TRAIN_TASK, app
+from ganctl.worker.app import SAMPLE_TASK, TRAIN_TASK, app, publish
 
 log = logging.getLogger(__name__)
+
+CRASH_AT_EPOCH = "GANCTL_TEST_CRASH_AT_EPOCH"  # fault-injection hook, tests only (see above)
+
+# Set by Celery's SIGTERM/SIGINT/SIGQUIT handler in this process: a running training job hands
+# itself back at its next batch.
+SHUTDOWN = threading.Event()
+
+
+@worker_shutting_down.connect
+def _on_shutdown(sig=None, how=None, **_kw) -> None:  # runs inside the signal handler: just flag
+    SHUTDOWN.set()
+
+
+class BadJobId(ValueError):
+    pass
+
+
+def valid_job_id(job_id) -> str:
+    """The id if it is a canonical (lower-case, hyphenated) UUID string, else BadJobId."""
+    if not isinstance(job_id, str) or len(job_id) != 36:
+        raise BadJobId(f"invalid job id {str(job_id)[:80]!r}: not a UUID")
+    try:
+        canonical = str(uuid.UUID(job_id))
+    except ValueError:
+        raise BadJobId(f"invalid job id {job_id[:80]!r}: not a UUID") from None
+    if canonical != job_id:
+        raise BadJobId(f"invalid job id {job_id[:80]!r}: not a canonical UUID")
+    return job_id
+
+
+def job_dir(root: Path, job_id: str) -> Path:
+    """<root>/<job id>, only for a valid id whose folder stays under root (symlinks resolved)."""
+    valid_job_id(job_id)
+    root = Path(root).resolve()
+    path = (root / job_id).resolve()
+    if path.parent != root:
+        raise BadJobId(f"job folder {path} is not directly under the artifacts root {root}")
+    return path
 
 
 @lru_cache(maxsize=1)
@@ -29,15 +88,60 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
-def _claim(task, job_id: str):
+def _claim(task, job_id):
+    try:
+        valid_job_id(job_id)
+    except BadJobId as exc:
+        log.error("refusing message: %s", exc)
+        return None
     settings = get_settings()
     worker = getattr(task.request, "hostname", None) or socket.gethostname()
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES") or "cpu"
     try:
-        return store().claim(job_id, worker=worker, gpu=gpu, lease_s=settings.heartbeat_lease)
+        job = store().claim(job_id, worker=worker, gpu=gpu, lease_s=settings.heartbeat_lease)
     except NotFound:  # the submit that published it gave up and deleted the row
         log.warning("job %s does not exist; dropping its message", job_id)
         return None
+    if job is not None:
+        log.info("job %s: claimed, attempt %d of %d", job_id, job.attempts, job.max_attempts)
+        return job
+    try:
+        now = store().get_job(job_id)
+    except NotFound:
+        return None
+    if now.status == "running":
+        log.warning("job %s: duplicate delivery, the job is running under attempt %d with a live "
+                    "lease (worker %s); dropping this message", job_id, now.attempts, now.worker)
+    else:
+        log.warning("job %s: not claimable (status %s, attempt %d of %d%s); dropping this message",
+                    job_id, now.status, now.attempts, now.max_attempts,
+                    f", {now.error}" if now.error else "")
+    return None
+
+
+class Heartbeat(threading.Thread):
+    """Renews the job's lease every `every` seconds until stopped; `on_lost` when refused."""
+
+    def __init__(self, job, every: float, on_lost):
+        super().__init__(name=f"ganctl-heartbeat-{job.id[:8]}", daemon=True)
+        self.job, self.every, self.on_lost = job, max(0.05, every), on_lost
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            try:
+                ok = store().heartbeat(self.job.id, self.job.attempts)
+            except Exception as exc:  # noqa: BLE001 - a store hiccup: try again next beat
+                log.warning("job %s: heartbeat failed: %s", self.job.id, one_line(exc))
+                continue
+            if not ok:
+                self.on_lost()
+                return
+
+    def stop(self) -> None:
+        self.halt.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)
 
 
 class Progress:
@@ -48,6 +152,19 @@ class Progress:
         self.cancel_every, self.fenced = cancel_every, False
         self._beat = self._cancel_checked = time.monotonic()
         self._cancelled = False
+        crash = os.environ.get(CRASH_AT_EPOCH, "").strip()
+        self._crash_at = int(crash) if crash.isdigit() else None
+
+    def lost(self) -> None:
+        """The lease is gone (another worker claimed the job): stop at the next batch."""
+        if not self.fenced:
+            log.warning("job %s: heartbeat refused, attempt %d no longer owns the job",
+                        self.job.id, self.job.attempts)
+        self.fenced = True
+
+    @property
+    def shutting_down(self) -> bool:
+        return SHUTDOWN.is_set()
 
     def on_epoch(self, r) -> bool:
         ok = self.store.record_epoch(self.job.id, self.job.attempts, r.epoch, r.d_loss, r.g_loss,
@@ -58,13 +175,16 @@ class Progress:
         return ok
 
     def on_batch(self, epoch: int, step: int, steps: int) -> None:
+        if self._crash_at is not None and epoch == self._crash_at:
+            log.error("fault injection: %s=%d: SIGKILL to this worker process", CRASH_AT_EPOCH, epoch)
+            os.kill(os.getpid(), signal.SIGKILL)
         if time.monotonic() - self._beat >= self.settings.heartbeat_every:
             self._beat = time.monotonic()
             if not self.store.heartbeat(self.job.id, self.job.attempts):
                 self.fenced = True
 
     def should_stop(self) -> bool:
-        if self.fenced or self._cancelled:
+        if self.fenced or self._cancelled or self.shutting_down:
             return True
         if time.monotonic() - self._cancel_checked >= self.cancel_every:
             self._cancel_checked = time.monotonic()
@@ -81,15 +201,44 @@ def train_job(self, job_id: str) -> None:
     from ganctl.jobs.spec import TrainSpec
 
     hooks = Progress(job)
+    beat = Heartbeat(job, get_settings().heartbeat_every, hooks.lost)
+    beat.start()
+    try:
+        _train(job, hooks, device, train, TrainSpec)
+    finally:
+        beat.stop()
+
+
+def _give_back(job, reason: str) -> None:
+    """Warm shutdown: running -> queued (fenced), then a fresh message for the next worker."""
+    released = store().release(job.id, job.attempts)
+    if released is None:
+        if store().is_cancel_requested(job.id):
+            store().finish(job.id, job.attempts, "cancelled", error=reason)
+        return
+    try:
+        publish(app, released)
+    except Exception as exc:  # noqa: BLE001 - the reaper re-publishes a queued job whose message is lost
+        log.error("job %s: released but could not re-publish (%s); the reaper will", job.id, one_line(exc))
+        return
+    log.warning("job %s: worker shutting down: %s; job re-queued, it resumes from its last checkpoint",
+                job.id, reason)
+
+
+def _train(job, hooks, device, train, TrainSpec) -> None:
     try:
         device.configure()
         spec = TrainSpec.model_validate(job.spec)
-        workdir = get_settings().resolved_artifacts_dir / job.id
+        workdir = job_dir(get_settings().resolved_artifacts_dir, job.id)
         result = train.run(spec, workdir, train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
     except train.Fenced:
         log.warning("job %s: another worker owns it now; stopping", job.id)
     except train.Cancelled as exc:
-        if not hooks.fenced:
+        if hooks.fenced:
+            log.warning("job %s: another worker owns it now; stopping", job.id)
+        elif hooks.shutting_down and not store().is_cancel_requested(job.id):
+            _give_back(job, str(exc).replace("cancelled", "stopped", 1))
+        else:
             store().finish(job.id, job.attempts, "cancelled", error=str(exc))
     except train.NonFiniteLoss as exc:
         store().finish(job.id, job.attempts, "failed", error=" ".join(str(exc).split()))
@@ -118,8 +267,8 @@ def sample_job(self, job_id: str) -> None:
         parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
         expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
         root = get_settings().resolved_artifacts_dir
-        res = sample.sample_to(TrainSpec.model_validate(parent.spec), root / parent.id, root / job.id,
-                               s.n, s.seed, s.format, expected)
+        res = sample.sample_to(TrainSpec.model_validate(parent.spec), job_dir(root, parent.id),
+                               job_dir(root, job.id), s.n, s.seed, s.format, expected)
         folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
         rows = [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
                 for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))]

@@ -691,6 +691,25 @@ class Store:
 
         return self._tx(run)
 
+    def release(self, job_id: str, attempt: int) -> Job | None:
+        """A worker gives its running job back (warm shutdown): running -> queued, under the
+        same fencing CAS as every other write. ``attempts`` stays (it is the fencing token and
+        only ever grows) and ``max_attempts`` grows by one, so a graceful hand-back never uses
+        up one of the job's attempts. A job whose cancel was requested is not released (the
+        caller finishes it as cancelled). Returns the queued Job for re-publishing, or None."""
+        c = jobs_table.c
+
+        def run(conn: Connection) -> Job | None:
+            res = conn.execute(
+                update(jobs_table)
+                .where(c.id == job_id, c.status == "running", c.attempts == attempt,
+                       c.cancel_requested.is_(False))
+                .values(status="queued", heartbeat_at=None, max_attempts=c.max_attempts + 1)
+            )
+            return self._get(conn, job_id) if res.rowcount == 1 else None
+
+        return self._tx(run)
+
     def stale_queued(self, older_than_s: float) -> list[Job]:
         c = jobs_table.c
 

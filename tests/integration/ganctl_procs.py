@@ -126,3 +126,42 @@ class WorkerProcess:
             except (ProcessLookupError, PermissionError):
                 pass
         return self.proc.returncode
+
+
+# --- additions for tests/reliability (fault injection) ---------------------------------------
+
+
+def wait_until(predicate, timeout: float, what: str, *, every: float = 0.1, context=None):
+    """Poll `predicate()` until it returns something truthy (returned); AssertionError after
+    `timeout` s naming `what` plus `context()` (e.g. a worker log tail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            extra = f"\n{context()}" if context is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{extra}")
+        time.sleep(every)
+
+
+def child_pid(worker: "WorkerProcess", node: str = "cpu-train") -> int:
+    """The pid of one Celery child of a `ganctl worker` (from its 'started <node> ... pid=N' line)."""
+    m = re.search(rf"^started {re.escape(node)}\s.*\bpid=(\d+)", worker.output(), re.M)
+    if m is None:
+        raise AssertionError(f"no child {node!r} in the worker log:\n{worker.output()[-3000:]}")
+    return int(m.group(1))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return False
