@@ -69,12 +69,13 @@ def valid_job_id(job_id) -> str:
 
 
 def job_dir(root: Path, job_id: str) -> Path:
-    """<root>/<job id>, only for a valid id whose folder stays under root (symlinks resolved)."""
+    """<root>/<job id>, only for a valid id whose folder, symlinks resolved, is directly under
+    the (resolved) root; returned as <root>/<job id>, so recorded paths keep the root's spelling."""
     valid_job_id(job_id)
-    root = Path(root).resolve()
-    path = (root / job_id).resolve()
-    if path.parent != root:
-        raise BadJobId(f"job folder {path} is not directly under the artifacts root {root}")
+    path = Path(root) / job_id
+    real_root, real = Path(root).resolve(), path.resolve()
+    if real.parent != real_root:
+        raise BadJobId(f"job folder {path} resolves to {real}, outside the artifacts root {real_root}")
     return path
 
 
