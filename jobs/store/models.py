@@ -182,8 +182,27 @@ class ArtifactModel(Base):
     __table_args__ = (UniqueConstraint("job_id", "format", name="uq_artifacts_job_id_format"),)
 
 
+class MetricsModel(Base):
+    """Quality figures of a training job (ganctl.jobs.metrics.Quality.to_dict()): one row per
+    evaluated epoch (upserted), plus one row per on-demand `ganctl eval` (epoch NULL; NULLs are
+    distinct under the unique constraint, so each on-demand evaluation adds a row)."""
+
+    __tablename__ = "metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"))
+    epoch: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict] = mapped_column(JSON)
+    collapse: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("job_id", "epoch", name="uq_metrics_job_id_epoch"),)
+
+
 metadata = Base.metadata
 jobs_table = JobModel.__table__
 epochs_table = EpochModel.__table__
 grids_table = GridModel.__table__
 artifacts_table = ArtifactModel.__table__
+metrics_table = MetricsModel.__table__

@@ -38,6 +38,7 @@ from .models import (
     epochs_table,
     grids_table,
     jobs_table,
+    metrics_table,
     utcnow,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "EpochRow",
     "GridRow",
     "ArtifactRow",
+    "MetricsRow",
     "Store",
     "normalize_url",
     "make_engine",
@@ -139,6 +141,22 @@ class ArtifactRow:
     path: str
     bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class MetricsRow:
+    """Quality figures (ganctl.jobs.metrics.Quality.to_dict()) of a training job at an epoch,
+    or of an on-demand `ganctl eval` (epoch None)."""
+
+    epoch: int | None
+    n: int
+    values: dict
+    collapse: bool
+    recorded_at: datetime
+
+    @property
+    def collapse_reasons(self) -> list[str]:
+        return [str(r) for r in (self.values or {}).get("collapse_reasons") or []]
 
 
 _JOB_FIELDS = tuple(Job.__dataclass_fields__)
@@ -832,3 +850,72 @@ class Store:
         c = artifacts_table.c
         q = select(c.format, c.path, c.bytes, c.sha256).where(c.job_id == job_id).order_by(c.format)
         return self._read(lambda conn: [ArtifactRow(r.format, r.path, r.bytes, r.sha256) for r in conn.execute(q)])
+
+    # ------------------------------------------------------------------ quality metrics
+
+    def record_metrics(self, job_id: str, attempt: int | None, epoch: int | None, n: int,
+                       values: dict, collapse: bool) -> bool:
+        """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
+        on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
+        refused (False) unless the job is running under it. Without, the job must exist."""
+        c = jobs_table.c
+        clean = _json_clean(dict(values))
+
+        def run(conn: Connection) -> bool:
+            now = utcnow()
+            if attempt is not None:
+                res = conn.execute(
+                    update(jobs_table)
+                    .where(c.id == job_id, c.status == "running", c.attempts == attempt)
+                    .values(heartbeat_at=now)
+                )
+                if res.rowcount != 1:
+                    return False
+            else:
+                self._must(conn, job_id)
+            row = {"job_id": job_id, "epoch": None if epoch is None else int(epoch), "n": int(n),
+                   "values": clean, "collapse": bool(collapse), "recorded_at": now}
+            if epoch is None:
+                conn.execute(metrics_table.insert().values(**row))
+            else:
+                self._upsert(conn, metrics_table, row, ["job_id", "epoch"])
+            return True
+
+        return self._tx(run)
+
+    def metrics(self, job_id: str) -> list[MetricsRow]:
+        """Per-epoch rows by epoch, then the on-demand evaluations (epoch None) oldest first."""
+        c = metrics_table.c
+        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
+             .order_by(c.epoch.is_(None), c.epoch, c.recorded_at, c.id))
+        return self._read(lambda conn: [_metrics_row(r) for r in conn.execute(q)])
+
+    def latest_metrics(self, job_id: str) -> MetricsRow | None:
+        """The most recently recorded quality figures of a job, or None."""
+        c = metrics_table.c
+        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
+             .order_by(c.recorded_at.desc(), c.id.desc()).limit(1))
+
+        def run(conn: Connection) -> MetricsRow | None:
+            row = conn.execute(q).first()
+            return _metrics_row(row) if row is not None else None
+
+        return self._read(run)
+
+
+def _metrics_row(r: Any) -> MetricsRow:
+    m = r._mapping
+    return MetricsRow(m["epoch"], int(m["n"]), dict(m["values"] or {}), bool(m["collapse"]), m["recorded_at"])
+
+
+def _json_clean(v: Any) -> Any:
+    """NaN/inf -> None (neither JSON nor PostgreSQL's json accepts them), numpy scalars -> Python."""
+    if isinstance(v, dict):
+        return {str(k): _json_clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_clean(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v

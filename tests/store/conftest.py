@@ -52,7 +52,7 @@ def store_url(request, tmp_path) -> str:
         url = request.getfixturevalue("pg_store_url")
         s = Store(url)
         with s.engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE jobs, epochs, grids, artifacts CASCADE")
+            conn.exec_driver_sql("TRUNCATE jobs, epochs, grids, artifacts, metrics CASCADE")
     s.close()
     return url
 
