@@ -1,6 +1,7 @@
 """A small Fashion-MNIST CNN whose 128-d `features` layer is the feature space of ganctl.jobs.metrics.
 
-Trained once on the real train split and cached under `<home>/cache/classifier-<hash>.weights.h5`,
+Trained once on the real train split and cached under `$GANCTL_CACHE_DIR/classifier-<hash>.weights.h5`
+(default `<home>/cache`),
 the hash covering the recipe and the data files' sizes, so a changed recipe trains afresh.
 Training runs under mixed bfloat16 where the CPU/GPU has it (about 4x faster on AMX CPUs);
 inference always runs a float32 copy of the network, so features are not rounded to bf16.
@@ -102,7 +103,7 @@ class Classifier:
 
 
 def _paths(settings, data_dir) -> tuple[Path, Path]:
-    cache = Path(settings.home) / "cache"
+    cache = Path(settings.resolved_cache_dir)
     h = recipe_hash(data_dir)
     return cache / f"classifier-{h}.weights.h5", cache / f"classifier-{h}.json"
 

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     broker_url: str = ""
     artifacts_dir: Path | None = None
     data_dir: Path | None = None
+    # Derived data that is safe to share (the quality classifier's weights, decoded image folders).
+    cache_dir: Path | None = None
     # Seconds before Redis re-delivers an unacknowledged task; longer than a long training run.
     visibility_timeout: int = 7 * 24 * 3600
     # A running job whose heartbeat is older than this is presumed dead (reaper).
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.home / "artifacts"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or self.home / "cache"
 
     @property
     def embedded(self) -> bool:

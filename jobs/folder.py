@@ -12,7 +12,7 @@
   centre square, `pad` fits the whole picture and fills the borders with black.
 - An image file that cannot be decoded (truncated, corrupt, not really an image) is skipped and
   counted in `Subset.skipped`, never fatal; only a folder with no readable image at all is an error.
-- Decoding happens once: the uint8 arrays go into HOME/cache/folders/<sha256>.npz (written to a
+- Decoding happens once: the uint8 arrays go into $GANCTL_CACHE_DIR/folders/<sha256>.npz (written to a
   temporary file, then renamed), keyed by the folder, every selected file's relative path, size and
   mtime, and the size/channels/resize options. A later job on the same unchanged files loads that
   file instead (`Subset.cache_hit`); changing, adding or removing an image makes a new key.
@@ -60,7 +60,7 @@ def is_image_name(name: str) -> bool:
 def default_cache_dir() -> Path:
     from .config import get_settings
 
-    return get_settings().home / "cache" / "folders"
+    return get_settings().resolved_cache_dir / "folders"
 
 
 def subfolders(root: Path) -> list[str]:
