@@ -120,7 +120,8 @@ def write_report(results: list[dict], docs: Path) -> None:
         "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        faults = ", ".join(r["faults"]) or "-"
+        counts = {f: r["faults"].count(f) for f in r["faults"]}
+        faults = ", ".join(f if n == 1 else f"{f} ×{n}" for f, n in counts.items()) or "-"
         lines.append(f"| {r['test']} | {r['outcome']} | {r['seconds']} | {faults} | {r['jobs_completed']} | "
                      f"{r['jobs_failed_as_expected']} | {r['epoch_rows']} | {r['duplicates']} |")
     notes = [f"- {r['test']}: {n}" for r in results for n in r["notes"]]

@@ -111,7 +111,7 @@ def test_path_like_job_ids_are_refused_by_the_worker(tmp_path, redis_url, ganctl
     for task, queue in ((TRAIN_TASK, "train"), (SAMPLE_TASK, "sample")):
         for job_id in bad:
             app.send_task(task, args=[job_id], queue=queue)
-            ledger.fault(f"{queue} message with job id {job_id!r}")
+            ledger.fault("message with a path-like job id")
     wait_until(lambda: worker.output().count("refusing message: invalid job id") == 2 * len(bad), 120,
                "every bad message to be refused", context=lambda: logs(worker))
     assert not Path("/tmp/ganctl-escape").exists()

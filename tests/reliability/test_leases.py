@@ -99,7 +99,8 @@ def test_frozen_worker_is_fenced_out(tmp_path, redis_url, ganctl_worker, ledger)
 def test_sigterm_gives_the_job_back(tmp_path, redis_url, ganctl_worker, ledger):
     """SIGTERM (warm shutdown) mid-epoch: the worker does not train to the end; it stops at the
     next batch, the job goes back to queued (not counted as an attempt) with a fresh message,
-    the worker exits 0, and a new worker resumes it from the last checkpoint."""
+    the worker exits 0, and a new worker resumes it from the last readable checkpoint (the
+    newest is corrupted on purpose: the end-to-end check of the checkpoint fallback)."""
     home = tmp_path / "home"
     env = rel_env(home, redis_url)
     first = ganctl_worker(env, *TRAIN_ONLY)
@@ -118,15 +119,21 @@ def test_sigterm_gives_the_job_back(tmp_path, redis_url, ganctl_worker, ledger):
         assert job.status == "queued" and job.attempts == 1 and job.max_attempts == 4, job
         assert len(store.epochs(job_id)) < 5
         assert f"job {job_id}: worker shutting down" in first.output()
+        # And its newest checkpoint is corrupt (truncated, as by a full disk): the resume falls
+        # back to the one before (jobs/checkpoints.py; the library test is tests/jobs/test_train.py).
+        newest = home / "artifacts" / job_id / "checkpoints" / f"ckpt-{max(kept):06d}.npz"
+        newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+        ledger.fault("newest checkpoint truncated")
         second = ganctl_worker(env, *TRAIN_ONLY)
         job = wait_status(store, job_id, FINAL, 240, context=lambda: logs(first, second))
         assert job.status == "completed", (job.status, job.error)
         assert job.attempts == 2
-        assert job.result["resumed_from"] == max(kept)
+        assert job.result["resumed_from"] == kept[-2], (kept, job.result)
         assert ledger.epochs(store, job_id, 5) == [1, 2, 3, 4, 5]
         check_artifacts(store, home, job_id)
         ledger.jobs_completed += 1
         # The fresh message did it, not the reaper (the job was never stale).
         assert f"reaper: re-published job {job_id}" not in second.output()
-        ledger.notes.append(f"worker exited {took:.1f} s after SIGTERM; resumed from checkpoint {max(kept)}")
+        ledger.notes.append(f"worker exited {took:.1f} s after SIGTERM; checkpoint {max(kept)} truncated, "
+                            f"resumed from checkpoint {kept[-2]}")
     assert second.stop() == 0
