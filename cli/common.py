@@ -31,6 +31,7 @@ OPTION_FOR_FIELD = {
     "precision": "--precision", "checkpoint_every": "--checkpoint-every",
     "grid_every": "--grid-every", "n": "--n", "format": "--format", "dataset": "--dataset",
     "image_size": "--image-size", "channels": "--channels", "resize": "--resize",
+    "eval_every": "--eval-every", "eval_n": "--eval-n",
 }
 
 

@@ -55,6 +55,10 @@ class TrainSpec(BaseModel):
     checkpoint_every: int = Field(1, ge=1)
     grid_every: int = Field(1, ge=1)
     grid_size: int = Field(12, ge=1, le=256)
+    # Quality metrics (Fashion-MNIST only): every eval_every epochs and at the last one (0: off),
+    # on eval_n generated images against the real test split of the job's classes.
+    eval_every: int = Field(0, ge=0, le=100_000)
+    eval_n: int = Field(1000, ge=50, le=50_000)
 
     @field_validator("arch")
     @classmethod
@@ -108,6 +112,9 @@ class TrainSpec(BaseModel):
                 raise ValueError(f"{exc} (Fashion-MNIST is 28x28: for other sizes train on "
                                  f"--dataset {FOLDER_PREFIX}PATH --image-size N)") from None
             raise
+        if self.folder is not None and self.eval_every > 0:
+            raise ValueError(f"--eval-every: quality metrics are for Fashion-MNIST jobs; this job trains on "
+                             f"{self.dataset}")
         if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
             from . import folder
 

@@ -38,6 +38,7 @@ class EpochReport:
     images_per_s: float
     grid_path: Path | None
     grid_png: bytes | None
+    quality: dict | None = None  # ganctl.jobs.metrics.Quality.to_dict() on an evaluated epoch
 
 
 @dataclass
@@ -68,6 +69,26 @@ def epoch_seed(spec: TrainSpec, epoch: int) -> int:
     return (spec.seed * 1_000_003 + epoch) % (2**31 - 1)
 
 
+def eval_seed(spec: TrainSpec) -> int:
+    """The noise seed of the images scored every eval_every epochs: the same latent points each time."""
+    return (spec.seed * 1_000_003 + 0xE7A1) % (2**31 - 1)
+
+
+def is_eval_epoch(spec: TrainSpec, epoch: int) -> bool:
+    return spec.eval_every > 0 and (epoch % spec.eval_every == 0 or epoch == spec.epochs)
+
+
+def quality(spec: TrainSpec, generator, classifier, real: np.ndarray, grid_images: np.ndarray | None,
+            seed: int) -> dict:
+    """ganctl.jobs.metrics.evaluate on spec.eval_n images of `generator` (noise from `seed`) against
+    `real` (uint8 test images of the job's classes), as Quality.to_dict()."""
+    from . import metrics, sample
+
+    fake = sample.generate(spec, generator, spec.eval_n, seed)
+    return metrics.evaluate(fake, real, classifier, classes=tuple(spec.classes),
+                            grid_images=grid_images).to_dict()
+
+
 def build(spec: TrainSpec, precision: str | None = None):
     """Seeded networks + optimizers under the job's precision policy; returns (gan, precision)."""
     import keras
@@ -91,6 +112,14 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
 
     hooks, workdir = hooks or Hooks(), Path(workdir)
     subset = data.load_for(spec, data_dir)
+    classifier = reference = None
+    if spec.eval_every > 0:
+        # Before build(): a classifier trained here (first use) must not move the job's seeded RNGs.
+        from . import metrics
+        from .classifier import get_classifier
+
+        classifier = get_classifier()
+        reference = metrics.real_reference(spec.classes, 2 * spec.eval_n, seed=0, data_dir=data_dir)
     gan, precision = build(spec)
     ckpts = Checkpoints(workdir / "checkpoints")
     start = ckpts.restore_latest(gan.state_variables())
@@ -115,18 +144,25 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             if not (math.isfinite(d_mean) and math.isfinite(g_mean)):
                 raise NonFiniteLoss(f"non-finite loss at epoch {epoch} (d_loss={d_mean}, g_loss={g_mean}): "
                                     f"lower the learning rates or try --precision fp32")
-            grid_path = grid_png = None
+            grid_path = grid_png = images = scores = None
             if epoch % spec.grid_every == 0 or epoch == spec.epochs:
                 grid_path = workdir / "grids" / f"epoch_{epoch:04d}.png"
                 grid_path.parent.mkdir(parents=True, exist_ok=True)
                 images = data.unscale(gan.generate(noise), spec.info.output)
                 grid_png = pictures.grid_png(images, path=grid_path)
+            if is_eval_epoch(spec, epoch):
+                if images is None:
+                    images = data.unscale(gan.generate(noise), spec.info.output)
+                scores = quality(spec, lambda z: gan.generator(z, training=False), classifier, reference, images,
+                                 eval_seed(spec))
             report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
-                                 len(subset.images) / seconds, grid_path, grid_png)
+                                 len(subset.images) / seconds, grid_path, grid_png, scores)
             # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.
             if hooks.on_epoch(report) is False:
                 raise Fenced(f"lost the job at epoch {epoch}")
             events.write(report)
+            if scores is not None:
+                events.write_metrics(epoch, scores)
             if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
                 ckpts.save(gan.state_variables(), epoch)
     files = artifacts.export(gan.generator, gan.discriminator, workdir / "export")
