@@ -12,9 +12,10 @@ from kombu.utils.url import maybe_sanitize_url
 
 from ganctl.jobs.config import Settings, get_settings
 
-TRAIN_TASK, SAMPLE_TASK = "ganctl.train", "ganctl.sample"
+TRAIN_TASK, SAMPLE_TASK, EVAL_TASK = "ganctl.train", "ganctl.sample", "ganctl.eval"
 QUEUES = ("train", "sample")
-TASK_FOR_KIND = {"train": (TRAIN_TASK, "train"), "sample": (SAMPLE_TASK, "sample")}
+TASK_FOR_KIND = {"train": (TRAIN_TASK, "train"), "sample": (SAMPLE_TASK, "sample"),
+                 "eval": (EVAL_TASK, "sample")}
 
 
 def is_sqla(url: str) -> bool:
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_default_queue="train",
         task_default_exchange="train",
-        task_routes={TRAIN_TASK: {"queue": "train"}, SAMPLE_TASK: {"queue": "sample"}},
+        task_routes={TRAIN_TASK: {"queue": "train"}, SAMPLE_TASK: {"queue": "sample"},
+                     EVAL_TASK: {"queue": "sample"}},
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
