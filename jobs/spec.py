@@ -168,6 +168,15 @@ class TrainSpec(BaseModel):
         return self.info.label_noise if self.label_noise is None else self.label_noise
 
 
+class EvalSpec(BaseModel):
+    """`ganctl eval`: score n images of a training job's exported generator (noise seed `seed`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int = Field(10_000, ge=50, le=100_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 class SampleSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
