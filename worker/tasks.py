@@ -35,7 +35,7 @@ from celery.signals import worker_shutting_down
 
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.store.repo import ArtifactRow, NotFound, Store
-from ganctl.worker.app import SAMPLE_TASK, TRAIN_TASK, app, publish
+from ganctl.worker.app import EVAL_TASK, SAMPLE_TASK, TRAIN_TASK, app, publish
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,10 @@ class Progress:
                                      r.seconds, r.images_per_s)
         if ok and r.grid_png is not None:
             self.store.record_grid(self.job.id, r.epoch, r.grid_png, str(r.grid_path))
+        q = getattr(r, "quality", None)
+        if ok and q:
+            ok = self.store.record_metrics(self.job.id, self.job.attempts, r.epoch, int(q.get("n") or 0), q,
+                                           bool(q.get("collapse")))
         self.fenced = self.fenced or not ok
         return ok
 
@@ -279,3 +283,38 @@ def sample_job(self, job_id: str) -> None:
     except Exception as exc:  # noqa: BLE001
         log.exception("job %s failed", job.id)
         store().finish(job.id, job.attempts, "failed", error=one_line(exc))
+
+
+@app.task(name=EVAL_TASK, bind=True)
+def eval_job(self, job_id: str) -> None:
+    """Quality figures of a training job's exported generator: the eval job's result, and a metrics
+    row (epoch None) of the training job."""
+    job = _claim(self, job_id)
+    if job is None:
+        return
+    from ganctl.jobs import data, device, metrics, sample, train
+    from ganctl.jobs.classifier import get_classifier
+    from ganctl.jobs.spec import EvalSpec, TrainSpec
+
+    beat = Heartbeat(job, get_settings().heartbeat_every, lambda: None)  # a first use trains the classifier
+    beat.start()
+    try:
+        device.configure()
+        parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
+        spec = TrainSpec.model_validate(parent.spec)
+        if spec.folder is not None:
+            raise ValueError(f"quality metrics are for Fashion-MNIST jobs; this job trained on {spec.dataset}")
+        expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
+        export = job_dir(get_settings().resolved_artifacts_dir, parent.id) / "export"
+        gen = sample.load_generator(spec, export, "h5", expected.get("h5-generator"))
+        grid = data.unscale(gen(train.fixed_noise(spec)), spec.info.output)  # the job's fixed-seed grid
+        q = metrics.evaluate(sample.generate(spec, gen, e.n, e.seed),
+                             metrics.real_reference(spec.classes, 2 * e.n, seed=0),
+                             get_classifier(), classes=tuple(spec.classes), grid_images=grid).to_dict()
+        store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]))
+        store().finish(job.id, job.attempts, "completed", result=q)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("job %s failed", job.id)
+        store().finish(job.id, job.attempts, "failed", error=one_line(exc))
+    finally:
+        beat.stop()
