@@ -153,6 +153,7 @@ def job_json(job, store=None, *, details: bool = False) -> dict:
         d["epochs"] = jsonable(epochs)
         d["grids"] = [{"epoch": g.epoch, "path": g.path} for g in store.grids(job.id)]
         d["artifacts"] = jsonable(store.artifacts(job.id))
+        d["metrics"] = jsonable(store.metrics(job.id))
         d["children"] = [c.id for c in store.children(job.id)]
     return d
 

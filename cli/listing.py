@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import options as o
 from .common import fmt_loss, fmt_time, job_json, open_store, print_json, user_errors
+from .quality import num
 
 
 @user_errors
@@ -22,16 +23,20 @@ def list_jobs(
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("id", "kind", "status", "arch", "epochs", "d_loss", "g_loss", "created", "worker"):
-        table.add_column(col, no_wrap=col != "worker",
-                         justify="right" if col in ("epochs", "d_loss", "g_loss") else "left")
+    # FD: the latest quality figure (`--eval-every`, `ganctl eval`); "!" after it: possible mode collapse.
+    for col in ("id", "kind", "status", "arch", "epochs", "d_loss", "g_loss", "FD", "created", "worker"):
+        table.add_column(col, no_wrap=col != "worker", min_width={"id": 8, "status": 9}.get(col),
+                         justify="right" if col in ("epochs", "d_loss", "g_loss", "FD") else "left")
     for j in jobs:
         p = _progress(store, j)
         epochs = f"{p['epochs_done']}/{j.total_epochs}" if j.kind == "train" else "-"
         table.add_row(j.id[:8], j.kind, j.status, str(j.spec.get("arch", "-")) if j.kind == "train" else "-",
-                      epochs, fmt_loss(p["d_loss"]), fmt_loss(p["g_loss"]), fmt_time(j.created_at),
+                      epochs, fmt_loss(p["d_loss"]), fmt_loss(p["g_loss"]),
+                      num(p["fd"]) + (" !" if p["collapse"] else ""), fmt_time(j.created_at),
                       f"{j.worker} ({j.gpu})" if j.worker else "-")
     console = Console(highlight=False)
+    if not console.is_terminal:  # piped or captured: whole cells rather than the 80-column default
+        console.width = max(console.width, 140)
     if not jobs:
         console.print("no jobs" + (" matching" if status or arch else " yet: `ganctl submit`"))
         return
@@ -41,5 +46,7 @@ def list_jobs(
 def _progress(store, job) -> dict:
     epochs = store.epochs(job.id) if job.kind == "train" else []
     last = epochs[-1] if epochs else None
+    q = store.latest_metrics(job.id) if job.kind == "train" else None
     return {"epochs_done": last.epoch if last else 0,
-            "d_loss": last.d_loss if last else None, "g_loss": last.g_loss if last else None}
+            "d_loss": last.d_loss if last else None, "g_loss": last.g_loss if last else None,
+            "fd": q.values.get("fd") if q else None, "collapse": bool(q and q.collapse)}

@@ -10,7 +10,8 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch, worker
+from . import (archs, cancel, data, db, evaluate, grids, listing, plot, report, sample, status, submit, watch,
+               worker)
 
 
 class OneLineErrors(TyperGroup):
@@ -56,6 +57,7 @@ app.command("list")(listing.list_jobs)
 app.command("watch")(watch.watch)
 app.command("cancel")(cancel.cancel)
 app.command("sample")(sample.sample)
+app.command("eval")(evaluate.evaluate)
 app.command("worker")(worker.worker)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)

@@ -43,6 +43,15 @@ Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or
 CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Checkpoint every N epochs.")]
 GridEvery = Annotated[int, typer.Option("--grid-every", help="Write a sample grid every N epochs.")]
 Wait = Annotated[bool, typer.Option("--wait", "-w", help="Follow the job until it ends (exit 1 unless completed).")]
+EvalEvery = Annotated[int, typer.Option(
+    "--eval-every", help="Quality figures (FD, KID, precision/recall, ...) every N epochs and at the last; "
+                         "0: off. Fashion-MNIST only.")]
+TrainEvalN = Annotated[int, typer.Option("--eval-n", help="Generated images scored at each evaluation.")]
+
+# eval
+EvalN = Annotated[int, typer.Option("--n", help="Generated images to score (50-100000).")]
+EvalSeed = Annotated[int, typer.Option("--seed", help="Noise seed of the generated images.")]
+EvalNoWait = Annotated[bool, typer.Option("--no-wait", help="Queue the eval job and print its id.")]
 
 # sample
 N = Annotated[int, typer.Option("--n", help="Number of images.")]

@@ -43,10 +43,13 @@ def _scalar(v) -> bool:
     return v is None or isinstance(v, (bool, int, float, str))
 
 
-def quality_metrics(job, epochs) -> list[dict] | None:
-    """Quality rows for the report: per-epoch metrics when the store keeps them (an EpochRow
-    `metrics` dict), else `job.result["quality"]` (a dict, or a list of dicts), else None."""
-    rows = [{"epoch": e.epoch, **m} for e in epochs if isinstance(m := getattr(e, "metrics", None), dict) and m]
+def quality_metrics(job, epochs, stored=()) -> list[dict] | None:
+    """Quality rows for the report: the store's metrics rows (per evaluated epoch, then the
+    on-demand `ganctl eval` ones, epoch "eval"), else `job.result["quality"]` (a dict, or a list
+    of dicts; written before the metrics table existed), else None."""
+    rows = [{"epoch": "eval" if m.epoch is None else m.epoch, "n": m.n,
+             **{k: v for k, v in m.values.items() if k != "n"},
+             "collapse_reasons": "; ".join(m.collapse_reasons)} for m in stored]
     if not rows:
         quality = (job.result or {}).get("quality")
         if isinstance(quality, dict):
@@ -87,7 +90,7 @@ def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None
     job, epochs = training_job(store, job_id)
     grids = store.grids(job.id, with_png=True)
     sample_png, sample_path = final_sample_grid(store, job)
-    metrics = quality_metrics(job, epochs)
+    metrics = quality_metrics(job, epochs, store.metrics(job.id))
     page = render_html(job, epochs, grids, store.artifacts(job.id), metrics=metrics,
                        sample_grid_png=sample_png)
     path = write_file(out or default_path(job, "report.html"), page.encode("utf-8"))

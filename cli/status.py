@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 
 from . import options as o
-from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json,
+from . import quality
+from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
                      open_store, print_json, settings, user_errors)
 
 
@@ -45,6 +46,9 @@ def describe(store, job) -> list[tuple[str, str]]:
             line += (f"  d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  "
                      f"last epoch {fmt_seconds(e.seconds)}, {e.images_per_s:.0f} img/s")
         rows.append(("epochs", line))
+        latest = store.latest_metrics(job.id)
+        if latest is not None:
+            rows.append(("quality", f"{quality.line(latest.values)}  ({quality.where(latest)})"))
     else:
         rows.append(("parent", job.parent_id or "-"))
         rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items())))
@@ -62,6 +66,8 @@ def describe(store, job) -> list[tuple[str, str]]:
         grids = store.grids(job.id)
         if grids:
             rows.append(("grid", f"{grids[-1].path} (epoch {grids[-1].epoch})"))
+    elif job.kind == "eval" and job.result:
+        rows.append(("quality", quality.line(job.result)))
     elif job.result and job.result.get("grid"):
         rows.append(("grid", str(job.result["grid"])))
         if job.result.get("dir"):
@@ -72,8 +78,10 @@ def describe(store, job) -> list[tuple[str, str]]:
     for a in store.artifacts(job.id):
         rows.append(("artifact", f"{a.format}: {a.path} ({fmt_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
     kids = store.children(job.id)
-    if kids:
-        rows.append(("samples", ", ".join(f"{c.id[:8]} {c.status}" for c in kids)))
+    for kind, label in (("sample", "samples"), ("eval", "evals")):
+        mine = [c for c in kids if c.kind == kind]
+        if mine:
+            rows.append((label, ", ".join(f"{c.id[:8]} {c.status}" for c in mine)))
     return rows
 
 
@@ -97,9 +105,16 @@ def status(job_id: o.JobId, json: o.Json = False) -> None:
         d = job_json(job, store, details=True)
         logdir = tensorboard_dir(job)
         d["tensorboard"] = str(logdir) if logdir is not None else None
+        latest = store.latest_metrics(job.id) if job.kind == "train" else None
+        d["quality"] = jsonable(latest)
         print_json(d)
         return
     rows = describe(store, job)
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         typer.echo(f"{key:<{width}}  {value}")
+    warning = quality.collapse_line(store.latest_metrics(job.id)) if job.kind == "train" else None
+    if job.kind == "eval" and (job.result or {}).get("collapse"):
+        warning = "warning: possible mode collapse: " + "; ".join(job.result.get("collapse_reasons") or [])
+    if warning:
+        typer.echo(warning)

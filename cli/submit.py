@@ -35,6 +35,8 @@ def submit(
     precision: o.Precision = "auto",
     checkpoint_every: o.CheckpointEvery = 1,
     grid_every: o.GridEvery = 1,
+    eval_every: o.EvalEvery = 0,
+    eval_n: o.TrainEvalN = 1000,
     wait: o.Wait = False,
     json: o.Json = False,
 ) -> None:
@@ -43,7 +45,7 @@ def submit(
                       image_size=image_size, channels=channels, resize=resize, classes=classes, split=split,
                       limit=limit, seed=seed, lr_g=lr_g, lr_d=lr_d, label_smoothing=label_smoothing,
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
-                      grid_every=grid_every)
+                      grid_every=grid_every, eval_every=eval_every, eval_n=eval_n)
     store = open_store()
     job = store.create_job("train", spec.model_dump(mode="json"), total_epochs=spec.epochs,
                            max_attempts=settings().max_attempts)

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 import typer
 
 from . import options as o
+from . import quality
 from .common import TERMINAL, fmt_loss, fmt_seconds, jsonable, job_json, open_store, user_errors
 
 
@@ -20,7 +21,18 @@ def _summary(store, job) -> tuple[int, int, list, str | None]:
     return done, total, epochs, grid
 
 
-def _info(job, epochs, grid) -> str:
+def _metrics(store, job) -> list:
+    return store.metrics(job.id) if job.kind == "train" else []
+
+
+def metrics_line(row) -> str:
+    """'quality epoch 2, 200 images: FD 41.2 (floor 3.1)  KID ...', plus the collapse warning."""
+    text = f"quality {quality.where(row)}: {quality.line(row.values)}"
+    warning = quality.collapse_line(row)
+    return text + (f"\n{warning}" if warning else "")
+
+
+def _info(job, epochs, grid, metrics=()) -> str:
     parts = [job.status]
     if job.cancel_requested and job.status == "running":
         parts[0] = "cancelling"
@@ -29,7 +41,8 @@ def _info(job, epochs, grid) -> str:
         parts.append(f"d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}/epoch")
     if grid:
         parts.append(f"grid {grid}")
-    return "  ".join(parts)
+    text = "  ".join(parts)
+    return text + (f"\n{metrics_line(metrics[-1])}" if metrics else "")
 
 
 def end_line(job, err: bool = False) -> None:
@@ -71,7 +84,7 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
 
         progress = JobProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                TextColumn("epochs"), TimeElapsedColumn(), console=console)
-    shown, last_status = 0, None
+    shown, last_status, scored = 0, None, set()
     deadline = None if timeout is None else time.monotonic() + timeout
     with progress or nullcontext():
         if progress is not None:
@@ -79,12 +92,17 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
         while True:
             job = store.get_job(job.id)
             done, total, epochs, grid = _summary(store, job)
+            metrics = _metrics(store, job)
+            fresh = [m for m in metrics if (m.epoch, m.recorded_at) not in scored]
+            scored.update((m.epoch, m.recorded_at) for m in fresh)
             if progress is not None:
-                progress.info = _info(job, epochs, grid)
+                progress.info = _info(job, epochs, grid, metrics)
                 progress.update(task, completed=done, total=total)
             elif json_lines:
                 for e in epochs[shown:]:
                     typer.echo(jsonlib.dumps({"event": "epoch", "job": job.id, **jsonable(e)}))
+                for m in fresh:
+                    typer.echo(jsonlib.dumps({"event": "metrics", "job": job.id, **jsonable(m)}))
             elif not quiet:
                 if job.status != last_status:
                     where = f" on {job.worker} ({job.gpu})" if job.status == "running" and job.worker else ""
@@ -94,6 +112,11 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                     console.print(f"epoch {e.epoch}/{total}  d_loss {fmt_loss(e.d_loss)}  "
                                   f"g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}"
                                   + (f"  grid {g}" if g else ""))
+                    for m in [m for m in fresh if m.epoch == e.epoch]:  # each epoch's figures below it
+                        console.print(metrics_line(m), soft_wrap=True)
+                printed = {e.epoch for e in epochs[shown:]}
+                for m in [m for m in fresh if m.epoch not in printed]:
+                    console.print(metrics_line(m), soft_wrap=True)
             shown, last_status = len(epochs), job.status
             if job.status in TERMINAL:
                 break

@@ -1,0 +1,65 @@
+"""Rendering quality figures (a metrics row's `values`: ganctl.jobs.metrics.Quality.to_dict()).
+
+Shared by `status`, `list`, `watch` and `eval`; no numpy, no TensorFlow.
+"""
+from __future__ import annotations
+
+import math
+
+# (key, label) in the order they are shown.
+FIGURES = (("precision", "precision"), ("recall", "recall"), ("density", "density"), ("coverage", "coverage"))
+
+
+def num(v, digits: int = 4) -> str:
+    if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "-"
+    return f"{v:.{digits}g}"
+
+
+def fd_text(values: dict) -> str:
+    """'FD 12.3 (floor 1.2)': the job's FD beside the FD of two real sets of the same size."""
+    return f"FD {num(values.get('fd'))} (floor {num(values.get('fd_floor'))})"
+
+
+def kid_text(values: dict) -> str:
+    return f"KID {num(values.get('kid'), 3)}"
+
+
+def line(values: dict) -> str:
+    """One line of figures: FD vs floor, KID, precision, recall, density, coverage."""
+    parts = [fd_text(values), kid_text(values)]
+    parts += [f"{label} {num(values.get(key), 3)}" for key, label in FIGURES]
+    return "  ".join(parts)
+
+
+def where(row) -> str:
+    """'epoch 3, 1000 images' or 'on demand, 10000 images'."""
+    at = f"epoch {row.epoch}" if row.epoch is not None else "on demand"
+    return f"{at}, {row.n} images"
+
+
+def collapse_line(row) -> str | None:
+    """'warning: possible mode collapse: <reasons>' when the row says so, else None."""
+    if row is None or not row.collapse:
+        return None
+    reasons = "; ".join(row.collapse_reasons) or "see the figures"
+    return f"warning: possible mode collapse: {reasons}"
+
+
+def table(values: dict) -> list[tuple[str, str]]:
+    """(label, value) rows for `ganctl eval`: each figure, FD and KID with their real-vs-real floor."""
+    fd_n = values.get("fd_n")
+    rows = [
+        ("FD", f"{num(values.get('fd'))}    floor {num(values.get('fd_floor'))} "
+               f"(two disjoint real sets of {fd_n if fd_n is not None else '?'}: the best reachable)"),
+        ("KID", f"{num(values.get('kid'), 3)} ± {num(values.get('kid_std'), 2)}    floor 0 "
+                f"(unbiased: real vs real averages 0)"),
+    ]
+    rows += [(label, num(values.get(key), 3)) for key, label in FIGURES]
+    hist = values.get("class_histogram") or {}
+    shown = sorted(((v, k) for k, v in hist.items() if isinstance(v, (int, float)) and v >= 0.01), reverse=True)
+    if shown:
+        rows.append(("classes", "  ".join(f"{k} {v:.0%}" for v, k in shown)))
+    if values.get("grid_spread") is not None:
+        rows.append(("grid spread", num(values.get("grid_spread"), 3)))
+    return rows
