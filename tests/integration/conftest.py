@@ -34,6 +34,24 @@ def redis_url(redis_server) -> str:
     return redis_server.url
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory):
+    """A GANCTL_CACHE_DIR for the whole session, so the quality classifier (keyed by its recipe
+    hash) trains at most once, not once per test's fresh GANCTL_HOME. Seeded from this machine's
+    cache (settings of the test process) when that already holds it."""
+    from ganctl.jobs.config import Settings
+
+    cache = tmp_path_factory.mktemp("ganctl-cache")
+    try:
+        mine = Settings().resolved_cache_dir
+        for f in mine.glob("classifier-*"):
+            if f.is_file():
+                shutil.copy2(f, cache / f.name)
+    except OSError:
+        pass  # nothing to seed from: the first test that needs the classifier trains it
+    return cache
+
+
 @pytest.fixture
 def ganctl_worker(tmp_path):
     """start(env, *args) -> WorkerProcess (default args: --cpu --reap-every 5); stopped at teardown."""

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 GANCTL_VARS = ("GANCTL_BROKER_URL", "GANCTL_DATABASE_URL", "GANCTL_ARTIFACTS_DIR", "GANCTL_DEBUG",
-               "GANCTL_DATA_DIR", "GANCTL_HOME")
+               "GANCTL_DATA_DIR", "GANCTL_HOME", "GANCTL_CACHE_DIR")
 
 
 def in_ci() -> bool:
