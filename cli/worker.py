@@ -61,7 +61,7 @@ def worker(
     if problems:
         raise CliError(problems[0])
 
-    from ganctl.worker.app import safe_url
+    from ganctl.worker.app import app, declare_queues, safe_url
 
     from .common import open_store
 
@@ -72,6 +72,7 @@ def worker(
     else:
         store.upgrade()
     store.close()
+    declare_queues(app)
     typer.echo(f"broker {safe_url(s.resolved_broker_url)}  store {store.engine.url.render_as_string(hide_password=True)}")
     typer.echo(f"artifacts {s.resolved_artifacts_dir}")
     raise typer.Exit(launch.supervise(plan, reap_every=reap_every or None))

@@ -6,6 +6,8 @@ The database is the truth, so there is no result backend (`task_ignore_result`).
 """
 from __future__ import annotations
 
+import time
+
 from celery import Celery
 from kombu import Exchange, Queue
 from kombu.utils.url import maybe_sanitize_url
@@ -49,6 +51,29 @@ def safe_url(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
+def declare_queues(app: Celery, attempts: int = 8) -> None:
+    """Create the SQL broker's tables and queue rows before any worker consumes or a task is sent.
+
+    kombu's SQLAlchemy transport creates a missing queue row with check-then-insert under a thread
+    lock only: two processes starting together both insert, and one dies with IntegrityError
+    (UNIQUE kombu_queue.name). Declaring here, retried, settles that race before the children start.
+    Redis needs nothing: its queues are created by the first message.
+    """
+    if not is_sqla(app.conf.broker_url or ""):
+        return
+    for attempt in range(1, attempts + 1):
+        try:
+            with app.connection_for_write() as conn:
+                channel = conn.default_channel
+                for queue in app.conf.task_queues:
+                    queue.bind(channel).declare()
+            return
+        except Exception:  # noqa: BLE001 - IntegrityError or "table already exists" from the race
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
+
+
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url = settings.resolved_broker_url
@@ -86,6 +111,7 @@ def publish(app: Celery, job, *, timeout: float | None = None) -> None:
     timeout = timeout if timeout is not None else settings.submit_timeout
     if settings.embedded:
         settings.home.mkdir(parents=True, exist_ok=True)  # the embedded broker's SQLite file lives there
+    declare_queues(app)
     step = 0.5
     retries = max(1, int(timeout / step))
     app.send_task(
