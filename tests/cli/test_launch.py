@@ -97,13 +97,15 @@ def test_parse_queues():
 
 CHILD = textwrap.dedent(
     """
-    import signal, sys, time
+    import os, signal, sys, time
     name = sys.argv[1]
+    def say(text):  # one write per line: the two children share the parent's stdout
+        os.write(1, f"{name} {text}\\n".encode())
     def stop(signum, frame):
-        print(name, "got", signal.Signals(signum).name, flush=True)
+        say(f"got {signal.Signals(signum).name}")
         sys.exit(0)
     signal.signal(signal.SIGTERM, stop)
-    print(name, "up", flush=True)
+    say("up")
     time.sleep(float(sys.argv[2]))
     sys.exit(int(sys.argv[3]))
     """
@@ -166,8 +168,11 @@ def test_supervisor_stops_everything_when_a_child_dies(tmp_path):
 
 
 class _App:
+    """Records what the reaper publishes (the real broker path: tests/reliability/test_broker.py)."""
+
     def __init__(self):
         self.sent = []
+        self.conf = type("Conf", (), {"broker_url": "redis://recorded-only"})()
 
     def send_task(self, name, args=None, queue=None, **kw):
         self.sent.append((name, tuple(args), queue))
