@@ -1,11 +1,14 @@
 """GAN quality per architecture: train, sample, score against the real test split.
 
     python -m bench.quality [--epochs 5] [--n 2000] [--limit 2048] [--classes trouser,dress]
+                            [--precisions auto,fp32]
 
 Each arch trains with its default settings (ganctl.jobs.train.run) in a temp dir, then n images
 are sampled from its exported generator (ganctl.jobs.sample) and scored by ganctl.jobs.metrics
 in the feature space of the cached Fashion-MNIST classifier, against 2n real TEST images of the
 same classes (fewer where the split holds fewer; FD then uses n_real/2 per side, see evaluate).
+With several --precisions each arch trains once per precision from the same seed, so the rows show
+what mixed precision costs in quality at equal epochs.
 """
 from __future__ import annotations
 
@@ -18,30 +21,30 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def score_arch(arch: str, epochs: int, n: int, limit: int | None, classes: tuple[int, ...], seed: int,
-               real, clf, workdir: Path):
+def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None,
+               classes: tuple[int, ...], seed: int, real, clf, workdir: Path):
     from ganctl.jobs import data, metrics, sample, train
     from ganctl.jobs.spec import TrainSpec
 
     spec = TrainSpec(arch=arch, epochs=epochs, limit=limit, classes=classes, seed=seed,
-                     checkpoint_every=10_000, grid_every=10_000)
+                     precision=precision, checkpoint_every=10_000, grid_every=10_000)
     t0 = time.perf_counter()
-    train.run(spec, workdir)
+    result = train.run(spec, workdir)
     seconds = time.perf_counter() - t0
     gen = sample.load_generator(spec, workdir / "export")
     fake = sample.generate(spec, gen, n, seed=seed + 1)
     grid = data.unscale(gen(train.fixed_noise(spec)), spec.info.output)
     q = metrics.evaluate(fake, real, clf, classes=spec.classes, grid_images=grid, seed=seed)
-    return q, seconds
+    return q, seconds, result.precision
 
 
 def table(rows) -> str:
-    head = ("| arch | epochs | train s | FD | FD floor | KID | precision | recall | density | coverage "
+    head = ("| arch | dtype | epochs | train s | FD | FD floor | KID | precision | recall | density | coverage "
             "| grid spread | collapse |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for arch, epochs, seconds, q in rows:
+    for arch, precision, epochs, seconds, q in rows:
         collapse = ("yes: " + "; ".join(q.collapse_reasons)) if q.collapse else "no"
-        lines.append(f"| {arch} | {epochs} | {seconds:.0f} | {q.fd:.2f} | {q.fd_floor:.2f} | "
+        lines.append(f"| {arch} | {precision} | {epochs} | {seconds:.0f} | {q.fd:.2f} | {q.fd_floor:.2f} | "
                      f"{q.kid:.3f} ± {q.kid_std:.3f} | {q.precision:.3f} | {q.recall:.3f} | "
                      f"{q.density:.3f} | {q.coverage:.3f} | {q.grid_spread:.3f} | {collapse} |")
     return "\n".join(lines)
@@ -55,6 +58,7 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", default="", help="comma-separated class names or indices")
     parser.add_argument("--archs", default="upsample,dcgan")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precisions", default="auto", help="comma-separated: auto, fp32, bf16, fp16")
     args = parser.parse_args(argv)
 
     from ganctl.jobs import classifier, data, metrics
@@ -66,15 +70,17 @@ def main(argv=None) -> None:
           f"{'trained' if clf.trained else 'loaded from cache'} in {time.perf_counter() - t0:.0f}s ({clf.path})")
     real = metrics.real_reference(classes, 2 * args.n, seed=args.seed)
     rows = []
-    for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
+    runs = [(a.strip(), p.strip()) for a in args.archs.split(",") if a.strip()
+            for p in args.precisions.split(",") if p.strip()]
+    for arch, precision in runs:
         with tempfile.TemporaryDirectory(prefix=f"ganctl-quality-{arch}-") as tmp:
-            q, seconds = score_arch(arch, args.epochs, args.n, args.limit, classes, args.seed, real, clf,
-                                    Path(tmp))
-        rows.append((arch, args.epochs, seconds, q))
-        print(f"{arch}: done ({seconds:.0f}s training)", flush=True)
+            q, seconds, resolved = score_arch(arch, precision, args.epochs, args.n, args.limit, classes,
+                                              args.seed, real, clf, Path(tmp))
+        rows.append((arch, resolved, args.epochs, seconds, q))
+        print(f"{arch} ({resolved}): done ({seconds:.0f}s training)", flush=True)
     names = ", ".join(data.CLASS_NAMES[c] for c in classes) if classes else "all classes"
     print(f"\n{args.n} samples vs {len(real)} real test images ({names}); "
-          f"training images: {args.limit or 'all'}; FD n per side: {rows[0][3].fd_n if rows else '-'}\n")
+          f"training images: {args.limit or 'all'}; FD n per side: {rows[0][4].fd_n if rows else '-'}\n")
     print(table(rows))
 
 
