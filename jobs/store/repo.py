@@ -1,4 +1,5 @@
-"""The results store: jobs, per-epoch metrics, sample grids and artifacts.
+"""The results store: jobs and their state machine (this file), schema checks (schema.py), what
+jobs produced (results.py), engines (engine.py), returned rows and errors (rows.py).
 
 Every state change is ONE conditional UPDATE (compare-and-set), so two workers, a worker
 and the reaper, or a worker and the CLI can race freely: exactly one wins, the loser gets
@@ -10,7 +11,6 @@ Returns plain frozen dataclasses, never ORM rows, so callers never see SQLAlchem
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import re
@@ -18,29 +18,30 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, or_, select, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.pool import StaticPool
 
-from .models import (
-    KINDS,
-    STATUSES,
-    TERMINAL,
-    artifacts_table,
-    epochs_table,
-    grids_table,
-    jobs_table,
-    metrics_table,
-    utcnow,
+from .engine import make_engine, migrations_dir, normalize_url
+from .models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
+from .results import ResultsMixin
+from .rows import (
+    Ambiguous,
+    ArtifactRow,
+    EpochRow,
+    GridRow,
+    IllegalTransition,
+    Job,
+    MetricsRow,
+    NotFound,
+    SchemaOutOfDate,
+    StoreError,
+    job_from_row,
 )
+from .schema import SCHEMA_HEAD, SchemaMixin
 
 log = logging.getLogger(__name__)
 
@@ -58,202 +59,17 @@ __all__ = [
     "ArtifactRow",
     "MetricsRow",
     "Store",
+    "SCHEMA_HEAD",
     "normalize_url",
     "make_engine",
     "migrations_dir",
 ]
 
-
-# --------------------------------------------------------------------------- errors
-
-
-class StoreError(Exception):
-    """Base class; the message is a one-line, user-facing text."""
-
-
-class NotFound(StoreError):
-    pass
-
-
-class Ambiguous(StoreError):
-    pass
-
-
-class SchemaOutOfDate(StoreError):
-    pass
-
-
-class IllegalTransition(StoreError):
-    pass
-
-
-# --------------------------------------------------------------------------- rows
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    kind: str
-    spec: dict
-    status: str
-    attempts: int
-    max_attempts: int
-    worker: str | None
-    gpu: str | None
-    parent_id: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
-    error: str | None
-    cancel_requested: bool
-    total_epochs: int | None
-    result: dict | None
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:8]
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
-
-
-@dataclass(frozen=True)
-class EpochRow:
-    epoch: int
-    d_loss: float
-    g_loss: float
-    seconds: float
-    images_per_s: float
-
-
-@dataclass(frozen=True)
-class GridRow:
-    epoch: int
-    path: str
-    png: bytes
-
-
-@dataclass(frozen=True)
-class ArtifactRow:
-    format: str
-    path: str
-    bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class MetricsRow:
-    """Quality figures (ganctl.jobs.metrics.Quality.to_dict()) of a training job at an epoch,
-    or of an on-demand `ganctl eval` (epoch None)."""
-
-    epoch: int | None
-    n: int
-    values: dict
-    collapse: bool
-    recorded_at: datetime
-
-    @property
-    def collapse_reasons(self) -> list[str]:
-        return [str(r) for r in (self.values or {}).get("collapse_reasons") or []]
-
-
-_JOB_FIELDS = tuple(Job.__dataclass_fields__)
-
-
-def _job(row: Any) -> Job:
-    m = row._mapping
-    return Job(**{f: m[f] for f in _JOB_FIELDS})
-
-
-# --------------------------------------------------------------------------- engine
-
-
-def normalize_url(url: str) -> str:
-    """'postgresql://' / 'postgres://' -> 'postgresql+psycopg://' (psycopg 3 is our driver)."""
-    url = url.strip()
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def _is_memory(url) -> bool:
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
-def make_engine(url: str) -> Engine:
-    """An engine configured for concurrent use by several worker processes.
-
-    SQLite: WAL journal, busy_timeout 30 s, foreign keys on, and transactions started by us
-    (pysqlite's own implicit BEGIN is switched off) so that write transactions can say
-    ``BEGIN IMMEDIATE``: they take the write lock up front, where the busy handler waits
-    for it, instead of failing with "database is locked" when a read lock cannot be upgraded.
-    """
-    url = normalize_url(url)
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-
-    memory = _is_memory(u)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    if memory:
-        kwargs["poolclass"] = StaticPool
-    else:
-        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
-        cur = dbapi_conn.cursor()
-        try:
-            cur.execute("PRAGMA busy_timeout = 30000")
-            cur.execute("PRAGMA foreign_keys = ON")
-            if not memory:
-                cur.execute("PRAGMA journal_mode = WAL")
-                cur.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # pragma: no cover - exercised by every test
-        if conn.get_execution_options().get("ganctl_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
-
-    return engine
-
-
-def migrations_dir() -> Path:
-    """The alembic script directory (env.py + versions/), installed or editable."""
-    try:
-        from importlib.resources import files
-
-        env = files("ganctl.migrations") / "env.py"
-        path = Path(str(env))
-        if path.is_file():
-            return path.parent
-    except Exception:  # noqa: BLE001 - namespace package not importable: editable install
-        pass
-    import ganctl.jobs.store as _pkg
-
-    path = Path(_pkg.__file__).resolve().parents[2] / "alembic"
-    if not (path / "env.py").is_file():
-        raise StoreError(f"ganctl's database migrations are missing (looked in {path})")
-    return path
-
-
 _LOCKED = ("database is locked", "database table is locked", "database is busy")
 _ID_RE = re.compile(r"^[0-9a-f-]+$")
 
 
-# --------------------------------------------------------------------------- store
-
-
-class Store:
+class Store(SchemaMixin, ResultsMixin):
     def __init__(self, url: str, *, auto_upgrade: bool = False):
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
@@ -327,98 +143,11 @@ class Store:
     def _read(self, fn: Callable[[Connection], T]) -> T:
         return self._tx(fn, write=False)
 
-    # ------------------------------------------------------------------ schema
-
-    def _alembic_config(self, conn: Connection):
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(migrations_dir()))
-        cfg.set_main_option(
-            "sqlalchemy.url", self.engine.url.render_as_string(hide_password=False).replace("%", "%%")
-        )
-        cfg.attributes["connection"] = conn
-        return cfg
-
-    def _script(self):
-        from alembic.script import ScriptDirectory
-
-        return ScriptDirectory(str(migrations_dir()))
-
-    def head_revision(self) -> str:
-        head = self._script().get_current_head()
-        assert head is not None
-        return head
-
-    @staticmethod
-    def _current(conn: Connection) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
-        return MigrationContext.configure(conn).get_current_revision()
-
-    def current_revision(self) -> str | None:
-        return self._tx(self._current, write=False, check=False)
-
-    def _out_of_date(self, current: str | None, head: str) -> SchemaOutOfDate:
-        at = current or "empty (no tables)"
-        known = current is None or self._known(current)
-        hint = "run `ganctl db upgrade`" if known else "it was written by a newer ganctl: upgrade ganctl"
-        return SchemaOutOfDate(f"database schema is at {at}, ganctl needs {head}: {hint}")
-
-    def _known(self, rev: str) -> bool:
-        try:
-            return self._script().get_revision(rev) is not None
-        except Exception:  # noqa: BLE001 - alembic raises various errors for unknown ids
-            return False
-
-    def check_schema(self) -> None:
-        head = self.head_revision()
-        current = self.current_revision()
-        if current != head:
-            raise self._out_of_date(current, head)
-        self._schema_ok = True
-
-    def upgrade(self) -> str:
-        """``alembic upgrade head`` under the write lock (SQLite) / an advisory lock (PG), so
-        several processes auto-upgrading a fresh database at once run the migration once."""
-        from alembic import command
-
-        head = self.head_revision()
-
-        def run(conn: Connection) -> str:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7277001)")
-            current = self._current(conn)
-            if current != head:
-                if current is not None and not self._known(current):
-                    raise self._out_of_date(current, head)
-                command.upgrade(self._alembic_config(conn), "head")
-            return head
-
-        result = self._tx(run, write=True, check=False)
-        self._schema_ok = True
-        return result
-
-    def _ensure_schema(self) -> None:
-        if self._schema_ok:
-            return
-        with self._schema_lock:
-            if self._schema_ok:
-                return
-            head = self.head_revision()
-            current = self.current_revision()
-            if current == head:
-                self._schema_ok = True
-            elif self.auto_upgrade and (current is None or self._known(current)):
-                self.upgrade()
-            else:
-                raise self._out_of_date(current, head)
-
     # ------------------------------------------------------------------ jobs
 
     def _get(self, conn: Connection, job_id: str) -> Job | None:
         row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
-        return _job(row) if row is not None else None
+        return job_from_row(row) if row is not None else None
 
     def _must(self, conn: Connection, job_id: str) -> Job:
         job = self._get(conn, job_id)
@@ -492,7 +221,7 @@ class Store:
                 shown = ", ".join(r._mapping["id"][: max(len(key) + 4, 12)] for r in rows[:5])
                 more = " …" if len(rows) > 5 else ""
                 raise Ambiguous(f"job id prefix {key!r} is ambiguous: matches {shown}{more}; give more digits")
-            return _job(rows[0])
+            return job_from_row(rows[0])
 
         return self._read(run)
 
@@ -518,7 +247,7 @@ class Store:
         q = q.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id.desc())
         if limit and limit > 0:
             q = q.limit(limit)
-        return self._read(lambda conn: [_job(r) for r in conn.execute(q)])
+        return self._read(lambda conn: [job_from_row(r) for r in conn.execute(q)])
 
     def children(self, job_id: str) -> list[Job]:
         q = (
@@ -526,7 +255,7 @@ class Store:
             .where(jobs_table.c.parent_id == job_id)
             .order_by(jobs_table.c.created_at, jobs_table.c.id)
         )
-        return self._read(lambda conn: [_job(r) for r in conn.execute(q)])
+        return self._read(lambda conn: [job_from_row(r) for r in conn.execute(q)])
 
     def delete_job(self, job_id: str) -> None:
         """Delete a job that is still queued (its message could not be published)."""
@@ -693,7 +422,8 @@ class Store:
             now = utcnow()
             cutoff = now - timedelta(seconds=lease_s)
             stale_cond = and_(c.status == "running", or_(c.heartbeat_at.is_(None), c.heartbeat_at < cutoff))
-            stale = [_job(r) for r in conn.execute(select(jobs_table).where(stale_cond).order_by(c.created_at))]
+            query = select(jobs_table).where(stale_cond).order_by(c.created_at)
+            stale = [job_from_row(r) for r in conn.execute(query)]
             requeued: list[Job] = []
             for job in stale:
                 cas = update(jobs_table).where(c.id == job.id, c.attempts == job.attempts, stale_cond)
@@ -734,188 +464,6 @@ class Store:
         def run(conn: Connection) -> list[Job]:
             cutoff = utcnow() - timedelta(seconds=older_than_s)
             q = select(jobs_table).where(c.status == "queued", c.created_at < cutoff).order_by(c.created_at)
-            return [_job(r) for r in conn.execute(q)]
+            return [job_from_row(r) for r in conn.execute(q)]
 
         return self._read(run)
-
-    # ------------------------------------------------------------------ results
-
-    def _upsert(self, conn: Connection, table, values: dict, keys: list[str]) -> None:
-        ins = (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
-        stmt = ins.values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={k: stmt.excluded[k] for k in values if k not in keys},
-        )
-        conn.execute(stmt)
-
-    def record_epoch(
-        self,
-        job_id: str,
-        attempt: int,
-        epoch: int,
-        d_loss: float,
-        g_loss: float,
-        seconds: float,
-        images_per_s: float,
-    ) -> bool:
-        """Upsert one epoch's metrics (a redelivered epoch overwrites); refused (False) unless
-        the job is running under ``attempt``. Also counts as a heartbeat."""
-        c = jobs_table.c
-
-        def run(conn: Connection) -> bool:
-            now = utcnow()
-            res = conn.execute(
-                update(jobs_table)
-                .where(c.id == job_id, c.status == "running", c.attempts == attempt)
-                .values(heartbeat_at=now)
-            )
-            if res.rowcount != 1:
-                return False
-            self._upsert(
-                conn,
-                epochs_table,
-                {
-                    "job_id": job_id,
-                    "epoch": int(epoch),
-                    "d_loss": float(d_loss),
-                    "g_loss": float(g_loss),
-                    "seconds": float(seconds),
-                    "images_per_s": float(images_per_s),
-                    "recorded_at": now,
-                },
-                ["job_id", "epoch"],
-            )
-            return True
-
-        return self._tx(run)
-
-    def record_grid(self, job_id: str, epoch: int, png: bytes, path: str) -> None:
-        def run(conn: Connection) -> None:
-            self._must(conn, job_id)
-            self._upsert(
-                conn,
-                grids_table,
-                {"job_id": job_id, "epoch": int(epoch), "png": bytes(png), "path": str(path), "recorded_at": utcnow()},
-                ["job_id", "epoch"],
-            )
-
-        self._tx(run)
-
-    def record_artifacts(self, job_id: str, rows: list[ArtifactRow]) -> None:
-        def run(conn: Connection) -> None:
-            self._must(conn, job_id)
-            now = utcnow()
-            for r in rows:
-                self._upsert(
-                    conn,
-                    artifacts_table,
-                    {
-                        "job_id": job_id,
-                        "format": r.format,
-                        "path": str(r.path),
-                        "bytes": int(r.bytes),
-                        "sha256": r.sha256,
-                        "recorded_at": now,
-                    },
-                    ["job_id", "format"],
-                )
-
-        self._tx(run)
-
-    def epochs(self, job_id: str) -> list[EpochRow]:
-        c = epochs_table.c
-        q = select(c.epoch, c.d_loss, c.g_loss, c.seconds, c.images_per_s).where(c.job_id == job_id).order_by(c.epoch)
-
-        def nan(v: float | None) -> float:
-            return math.nan if v is None else v
-
-        return self._read(
-            lambda conn: [
-                EpochRow(r.epoch, nan(r.d_loss), nan(r.g_loss), nan(r.seconds), nan(r.images_per_s))
-                for r in conn.execute(q)
-            ]
-        )
-
-    def grids(self, job_id: str, with_png: bool = False) -> list[GridRow]:
-        """Sample grids by epoch; ``png`` is b"" unless ``with_png``."""
-        c = grids_table.c
-        cols = [c.epoch, c.path] + ([c.png] if with_png else [])
-        q = select(*cols).where(c.job_id == job_id).order_by(c.epoch)
-        return self._read(
-            lambda conn: [GridRow(r.epoch, r.path, bytes(r.png) if with_png else b"") for r in conn.execute(q)]
-        )
-
-    def artifacts(self, job_id: str) -> list[ArtifactRow]:
-        c = artifacts_table.c
-        q = select(c.format, c.path, c.bytes, c.sha256).where(c.job_id == job_id).order_by(c.format)
-        return self._read(lambda conn: [ArtifactRow(r.format, r.path, r.bytes, r.sha256) for r in conn.execute(q)])
-
-    # ------------------------------------------------------------------ quality metrics
-
-    def record_metrics(self, job_id: str, attempt: int | None, epoch: int | None, n: int,
-                       values: dict, collapse: bool) -> bool:
-        """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
-        on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
-        refused (False) unless the job is running under it. Without, the job must exist."""
-        c = jobs_table.c
-        clean = _json_clean(dict(values))
-
-        def run(conn: Connection) -> bool:
-            now = utcnow()
-            if attempt is not None:
-                res = conn.execute(
-                    update(jobs_table)
-                    .where(c.id == job_id, c.status == "running", c.attempts == attempt)
-                    .values(heartbeat_at=now)
-                )
-                if res.rowcount != 1:
-                    return False
-            else:
-                self._must(conn, job_id)
-            row = {"job_id": job_id, "epoch": None if epoch is None else int(epoch), "n": int(n),
-                   "values": clean, "collapse": bool(collapse), "recorded_at": now}
-            if epoch is None:
-                conn.execute(metrics_table.insert().values(**row))
-            else:
-                self._upsert(conn, metrics_table, row, ["job_id", "epoch"])
-            return True
-
-        return self._tx(run)
-
-    def metrics(self, job_id: str) -> list[MetricsRow]:
-        """Per-epoch rows by epoch, then the on-demand evaluations (epoch None) oldest first."""
-        c = metrics_table.c
-        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
-             .order_by(c.epoch.is_(None), c.epoch, c.recorded_at, c.id))
-        return self._read(lambda conn: [_metrics_row(r) for r in conn.execute(q)])
-
-    def latest_metrics(self, job_id: str) -> MetricsRow | None:
-        """The most recently recorded quality figures of a job, or None."""
-        c = metrics_table.c
-        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
-             .order_by(c.recorded_at.desc(), c.id.desc()).limit(1))
-
-        def run(conn: Connection) -> MetricsRow | None:
-            row = conn.execute(q).first()
-            return _metrics_row(row) if row is not None else None
-
-        return self._read(run)
-
-
-def _metrics_row(r: Any) -> MetricsRow:
-    m = r._mapping
-    return MetricsRow(m["epoch"], int(m["n"]), dict(m["values"] or {}), bool(m["collapse"]), m["recorded_at"])
-
-
-def _json_clean(v: Any) -> Any:
-    """NaN/inf -> None (neither JSON nor PostgreSQL's json accepts them), numpy scalars -> Python."""
-    if isinstance(v, dict):
-        return {str(k): _json_clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v

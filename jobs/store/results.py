@@ -1,0 +1,174 @@
+"""What a job produced: epoch rows, sample grids, artifacts and quality figures. A mixin of Store
+(uses its _tx/_read/_must); epoch and metrics rows are upserts fenced by the job's attempt."""
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from .models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
+from .rows import ArtifactRow, EpochRow, GridRow, MetricsRow, json_clean, metrics_from_row
+
+
+class ResultsMixin:
+    def _upsert(self, conn: Connection, table, values: dict, keys: list[str]) -> None:
+        ins = (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
+        stmt = ins.values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={k: stmt.excluded[k] for k in values if k not in keys},
+        )
+        conn.execute(stmt)
+
+    def record_epoch(
+        self,
+        job_id: str,
+        attempt: int,
+        epoch: int,
+        d_loss: float,
+        g_loss: float,
+        seconds: float,
+        images_per_s: float,
+    ) -> bool:
+        """Upsert one epoch's metrics (a redelivered epoch overwrites); refused (False) unless
+        the job is running under ``attempt``. Also counts as a heartbeat."""
+        c = jobs_table.c
+
+        def run(conn: Connection) -> bool:
+            now = utcnow()
+            res = conn.execute(
+                update(jobs_table)
+                .where(c.id == job_id, c.status == "running", c.attempts == attempt)
+                .values(heartbeat_at=now)
+            )
+            if res.rowcount != 1:
+                return False
+            self._upsert(
+                conn,
+                epochs_table,
+                {
+                    "job_id": job_id,
+                    "epoch": int(epoch),
+                    "d_loss": float(d_loss),
+                    "g_loss": float(g_loss),
+                    "seconds": float(seconds),
+                    "images_per_s": float(images_per_s),
+                    "recorded_at": now,
+                },
+                ["job_id", "epoch"],
+            )
+            return True
+
+        return self._tx(run)
+
+    def record_grid(self, job_id: str, epoch: int, png: bytes, path: str) -> None:
+        def run(conn: Connection) -> None:
+            self._must(conn, job_id)
+            self._upsert(
+                conn,
+                grids_table,
+                {"job_id": job_id, "epoch": int(epoch), "png": bytes(png), "path": str(path), "recorded_at": utcnow()},
+                ["job_id", "epoch"],
+            )
+
+        self._tx(run)
+
+    def record_artifacts(self, job_id: str, rows: list[ArtifactRow]) -> None:
+        def run(conn: Connection) -> None:
+            self._must(conn, job_id)
+            now = utcnow()
+            for r in rows:
+                self._upsert(
+                    conn,
+                    artifacts_table,
+                    {
+                        "job_id": job_id,
+                        "format": r.format,
+                        "path": str(r.path),
+                        "bytes": int(r.bytes),
+                        "sha256": r.sha256,
+                        "recorded_at": now,
+                    },
+                    ["job_id", "format"],
+                )
+
+        self._tx(run)
+
+    def epochs(self, job_id: str) -> list[EpochRow]:
+        c = epochs_table.c
+        q = select(c.epoch, c.d_loss, c.g_loss, c.seconds, c.images_per_s).where(c.job_id == job_id).order_by(c.epoch)
+
+        def nan(v: float | None) -> float:
+            return math.nan if v is None else v
+
+        return self._read(
+            lambda conn: [
+                EpochRow(r.epoch, nan(r.d_loss), nan(r.g_loss), nan(r.seconds), nan(r.images_per_s))
+                for r in conn.execute(q)
+            ]
+        )
+
+    def grids(self, job_id: str, with_png: bool = False) -> list[GridRow]:
+        """Sample grids by epoch; ``png`` is b"" unless ``with_png``."""
+        c = grids_table.c
+        cols = [c.epoch, c.path] + ([c.png] if with_png else [])
+        q = select(*cols).where(c.job_id == job_id).order_by(c.epoch)
+        return self._read(
+            lambda conn: [GridRow(r.epoch, r.path, bytes(r.png) if with_png else b"") for r in conn.execute(q)]
+        )
+
+    def artifacts(self, job_id: str) -> list[ArtifactRow]:
+        c = artifacts_table.c
+        q = select(c.format, c.path, c.bytes, c.sha256).where(c.job_id == job_id).order_by(c.format)
+        return self._read(lambda conn: [ArtifactRow(r.format, r.path, r.bytes, r.sha256) for r in conn.execute(q)])
+
+    def record_metrics(self, job_id: str, attempt: int | None, epoch: int | None, n: int,
+                       values: dict, collapse: bool) -> bool:
+        """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
+        on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
+        refused (False) unless the job is running under it. Without, the job must exist."""
+        c = jobs_table.c
+        clean = json_clean(dict(values))
+
+        def run(conn: Connection) -> bool:
+            now = utcnow()
+            if attempt is not None:
+                res = conn.execute(
+                    update(jobs_table)
+                    .where(c.id == job_id, c.status == "running", c.attempts == attempt)
+                    .values(heartbeat_at=now)
+                )
+                if res.rowcount != 1:
+                    return False
+            else:
+                self._must(conn, job_id)
+            row = {"job_id": job_id, "epoch": None if epoch is None else int(epoch), "n": int(n),
+                   "values": clean, "collapse": bool(collapse), "recorded_at": now}
+            if epoch is None:
+                conn.execute(metrics_table.insert().values(**row))
+            else:
+                self._upsert(conn, metrics_table, row, ["job_id", "epoch"])
+            return True
+
+        return self._tx(run)
+
+    def metrics(self, job_id: str) -> list[MetricsRow]:
+        """Per-epoch rows by epoch, then the on-demand evaluations (epoch None) oldest first."""
+        c = metrics_table.c
+        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
+             .order_by(c.epoch.is_(None), c.epoch, c.recorded_at, c.id))
+        return self._read(lambda conn: [metrics_from_row(r) for r in conn.execute(q)])
+
+    def latest_metrics(self, job_id: str) -> MetricsRow | None:
+        """The most recently recorded quality figures of a job, or None."""
+        c = metrics_table.c
+        q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
+             .order_by(c.recorded_at.desc(), c.id.desc()).limit(1))
+
+        def run(conn: Connection) -> MetricsRow | None:
+            row = conn.execute(q).first()
+            return metrics_from_row(row) if row is not None else None
+
+        return self._read(run)
