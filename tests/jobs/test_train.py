@@ -87,6 +87,16 @@ def test_both_formats_give_the_same_images(trained):
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
+def test_h5_sampling_computes_in_the_jobs_precision(trained):
+    spec, workdir, _, _, _ = trained
+    assert sample.untrained_generator(spec, "bf16").dtype_policy.name == "mixed_bfloat16"
+    assert sample.untrained_generator(spec).dtype_policy.name == "float32"
+    fast = sample.generate(spec, sample.load_generator(spec, workdir / "export", "h5"), 64, seed=5)
+    exact_spec = spec.model_copy(update={"precision": "fp32"})
+    exact = sample.generate(exact_spec, sample.load_generator(exact_spec, workdir / "export", "h5"), 64, seed=5)
+    assert np.abs(fast.astype(int) - exact.astype(int)).max() <= 2
+
+
 def test_tampered_artifact_is_refused_on_both_paths(trained, tmp_path):
     import shutil
 
