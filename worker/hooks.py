@@ -1,0 +1,120 @@
+"""What a running task needs around the training library: the store, the heartbeat thread that
+renews the job's lease, and the training hooks (epoch rows, grids, cancel checks, fencing).
+
+Fault injection for the reliability tests: GANCTL_TEST_CRASH_AT_EPOCH=N makes a training task
+SIGKILL its own worker process at the first batch of epoch N (as a segfault or the OOM killer
+would). It is read here only and must never be set outside tests.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from functools import lru_cache
+
+from celery.signals import worker_shutting_down
+
+from ganctl.jobs.config import get_settings
+from ganctl.jobs.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+CRASH_AT_EPOCH = "GANCTL_TEST_CRASH_AT_EPOCH"  # fault-injection hook, tests only (see above)
+
+# Set by Celery's SIGTERM/SIGINT/SIGQUIT handler in this process: a running training job hands
+# itself back at its next batch.
+SHUTDOWN = threading.Event()
+
+
+@worker_shutting_down.connect
+def _on_shutdown(sig=None, how=None, **_kw) -> None:  # runs inside the signal handler: just flag
+    SHUTDOWN.set()
+
+
+@lru_cache(maxsize=1)
+def store() -> Store:
+    return Store.from_settings()
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or repr(exc)
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+class Heartbeat(threading.Thread):
+    """Renews the job's lease every `every` seconds until stopped; `on_lost` when refused."""
+
+    def __init__(self, job, every: float, on_lost):
+        super().__init__(name=f"ganctl-heartbeat-{job.id[:8]}", daemon=True)
+        self.job, self.every, self.on_lost = job, max(0.05, every), on_lost
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            try:
+                ok = store().heartbeat(self.job.id, self.job.attempts)
+            except Exception as exc:  # noqa: BLE001 - a store hiccup: try again next beat
+                log.warning("job %s: heartbeat failed: %s", self.job.id, one_line(exc))
+                continue
+            if not ok:
+                self.on_lost()
+                return
+
+    def stop(self) -> None:
+        self.halt.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)
+
+
+class Progress:
+    """Training hooks: epoch rows + grids, throttled heartbeats and cancel checks, fencing."""
+
+    def __init__(self, job, cancel_every: float = 1.0):
+        self.job, self.store, self.settings = job, store(), get_settings()
+        self.cancel_every, self.fenced = cancel_every, False
+        self._beat = self._cancel_checked = time.monotonic()
+        self._cancelled = False
+        crash = os.environ.get(CRASH_AT_EPOCH, "").strip()
+        self._crash_at = int(crash) if crash.isdigit() else None
+
+    def lost(self) -> None:
+        """The lease is gone (another worker claimed the job): stop at the next batch."""
+        if not self.fenced:
+            log.warning("job %s: heartbeat refused, attempt %d no longer owns the job",
+                        self.job.id, self.job.attempts)
+        self.fenced = True
+
+    @property
+    def shutting_down(self) -> bool:
+        return SHUTDOWN.is_set()
+
+    def on_epoch(self, r) -> bool:
+        ok = self.store.record_epoch(self.job.id, self.job.attempts, r.epoch, r.d_loss, r.g_loss,
+                                     r.seconds, r.images_per_s)
+        if ok and r.grid_png is not None:
+            self.store.record_grid(self.job.id, r.epoch, r.grid_png, str(r.grid_path))
+        q = getattr(r, "quality", None)
+        if ok and q:
+            ok = self.store.record_metrics(self.job.id, self.job.attempts, r.epoch, int(q.get("n") or 0), q,
+                                           bool(q.get("collapse")))
+        self.fenced = self.fenced or not ok
+        return ok
+
+    def on_batch(self, epoch: int, step: int, steps: int) -> None:
+        if self._crash_at is not None and epoch == self._crash_at:
+            log.error("fault injection: %s=%d: SIGKILL to this worker process", CRASH_AT_EPOCH, epoch)
+            os.kill(os.getpid(), signal.SIGKILL)
+        if time.monotonic() - self._beat >= self.settings.heartbeat_every:
+            self._beat = time.monotonic()
+            if not self.store.heartbeat(self.job.id, self.job.attempts):
+                self.fenced = True
+
+    def should_stop(self) -> bool:
+        if self.fenced or self._cancelled or self.shutting_down:
+            return True
+        if time.monotonic() - self._cancel_checked >= self.cancel_every:
+            self._cancel_checked = time.monotonic()
+            self._cancelled = self.store.is_cancel_requested(self.job.id)
+        return self._cancelled
