@@ -54,6 +54,7 @@ def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str,
 
     g_fwd = tf.function(lambda z: gen(z, training=True))
     d_fwd = tf.function(lambda x: disc(x, training=True))
+    d_infer = tf.function(lambda x: disc(x, training=False))  # the same without dropout's random masks
     g_fb = tf.function(lambda z: backward(gen, z))
     d_fb = tf.function(lambda x: backward(disc, x))
     g_grads, d_grads = g_fb(noise), d_fb(pair)
@@ -68,6 +69,7 @@ def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str,
     return [
         (f"G forward ({batch} images)", _median_ms(g_fwd, noise, reps), fg),
         (f"D forward (real + fake, {2 * batch})", _median_ms(d_fwd, pair, reps), fd),
+        ("D forward, dropout off (training=False)", _median_ms(d_infer, pair, reps), fd),
         ("G forward + backward", _median_ms(g_fb, noise, reps), 3 * fg),
         ("D forward + backward", _median_ms(d_fb, pair, reps), 3 * fd),
         ("both Adam updates", _median_ms(optimizers, None, reps), 0.0),
