@@ -34,7 +34,8 @@ def describe(store, job) -> list[tuple[str, str]]:
         for key, label in (("limit", "limit"), ("batch_size", "batch"), ("lr_g", "lr_g"), ("lr_d", "lr_d")):
             if spec.get(key) is not None:
                 extras.append(f"{label} {spec[key]}")
-        extras.append(f"precision {spec.get('precision', 'auto')}")
+        asked, used = spec.get("precision", "auto"), (job.result or {}).get("precision")
+        extras.append(f"precision {asked}" + (f" ({used})" if used and used != asked else ""))
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))

@@ -48,6 +48,9 @@ def test_status_text(cli, home, store):
     assert "1/3" in text and "d_loss 0.5000" in text and "g_loss 1.5000" in text
     assert "/tmp/grid_1.png (epoch 1)" in text
     assert "classes trouser" in text
+    assert "precision auto  " in text  # running: what auto resolves to is not known yet
+    store.finish(job.id, job.attempts, "completed", result={"precision": "bf16"})
+    assert "precision auto (bf16)" in cli("status", job.id[:8]).stdout
 
 
 def test_status_json_nan_loss_is_null(cli, home, store):
