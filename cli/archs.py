@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options as o
-from .common import CliError, print_json, user_errors
+from .common import CliError, import_tensorflow_quietly, print_json, user_errors
 
 app = typer.Typer(help="Architectures: names, defaults, layer tables.", invoke_without_command=True,
                   no_args_is_help=False)
@@ -71,6 +71,7 @@ def show(
         raise CliError(f"--model: use generator, discriminator or both, not {model!r}")
     if png is not None and not png.parent.exists():
         raise CliError(f"--png: folder {png.parent} does not exist")
+    import_tensorflow_quietly()
     from ganctl.jobs import summary
 
     wanted = MODELS if model == "both" else (model,)

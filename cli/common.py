@@ -105,6 +105,22 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def import_tensorflow_quietly() -> None:
+    """Load TensorFlow with its C++ start-up lines (absl's, printed before any log level applies:
+    TF_CPP_MIN_LOG_LEVEL cannot hide them) sent to /dev/null: noise in a command's output."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def settings():
     from ganctl.jobs.config import get_settings
 

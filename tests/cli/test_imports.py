@@ -78,3 +78,11 @@ def test_status_is_fast(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - t0 < 5.0
+
+
+def test_archs_show_prints_no_tensorflow_start_up_noise(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ganctl.cli.main", "archs", "show", "dcgan", "--model", "generator"],
+                          env=subprocess_env(tmp_path / "home"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "dcgan generator" in proc.stdout and "2,330,944" in proc.stdout
+    assert proc.stderr == ""
