@@ -5,7 +5,8 @@ import typer
 
 from . import options as o
 from . import quality
-from .common import CliError, job_json, open_store, print_json, publish_or_fail, settings, user_errors
+from .child import queue_and_wait
+from .common import CliError, job_json, open_store, print_json, user_errors
 
 
 def check_source(store, job) -> None:
@@ -42,23 +43,10 @@ def evaluate(
     store = open_store()
     parent = store.get_job(job_id)
     check_source(store, parent)
-    job = store.create_job("eval", spec.model_dump(mode="json"), parent_id=parent.id,
-                           max_attempts=settings().max_attempts)
-    publish_or_fail(store, job, "eval job")
-    if no_wait:
-        print_json(job_json(job)) if json else typer.echo(job.id)
+    job = queue_and_wait(store, parent, "eval", spec.model_dump(mode="json"), no_wait=no_wait, json=json,
+                         poll=poll, timeout=timeout)
+    if job is None:
         return
-
-    from .watch import follow
-
-    job = follow(store, job.id, poll=poll, quiet=True, timeout=timeout)
-    if job.status != "completed":
-        if job.status in ("queued", "running"):
-            typer.echo(f"error: eval job {job.id[:8]} still {job.status} after {timeout:.0f} s "
-                       f"(is a worker consuming the 'sample' queue? `ganctl worker`)", err=True)
-        else:
-            typer.echo(f"error: eval job {job.id[:8]} {job.status}: {job.error or 'no error recorded'}", err=True)
-        raise typer.Exit(1)
     values = dict(job.result or {})
     if json:
         print_json(job_json(job))

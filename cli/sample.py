@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from . import options as o
-from .common import CliError, job_json, open_store, print_json, publish_or_fail, settings, user_errors
+from .child import queue_and_wait
+from .common import CliError, job_json, open_store, print_json, user_errors
 
 
 def check_source(store, job, fmt: str) -> None:
@@ -54,24 +55,10 @@ def sample(
     store = open_store()
     parent = store.get_job(job_id)
     check_source(store, parent, spec.format)
-    job = store.create_job("sample", spec.model_dump(mode="json"), parent_id=parent.id,
-                           max_attempts=settings().max_attempts)
-    publish_or_fail(store, job, "sample job")
-    if no_wait:
-        print_json(job_json(job)) if json else typer.echo(job.id)
+    job = queue_and_wait(store, parent, "sample", spec.model_dump(mode="json"), no_wait=no_wait, json=json,
+                         poll=poll, timeout=timeout)
+    if job is None:
         return
-
-    from .watch import follow
-
-    job = follow(store, job.id, poll=poll, quiet=True, timeout=timeout)
-    if job.status != "completed":
-        if job.status in ("queued", "running"):
-            typer.echo(f"error: sample job {job.id[:8]} still {job.status} after {timeout:.0f} s "
-                       f"(is a worker consuming the 'sample' queue? `ganctl worker`)", err=True)
-        else:
-            typer.echo(f"error: sample job {job.id[:8]} {job.status}: {job.error or 'no error recorded'}",
-                       err=True)
-        raise typer.Exit(1)
     result = dict(job.result or {})
     if out is not None:
         grid, images = copy_out(result, out)
