@@ -221,7 +221,7 @@ def arch_of(job) -> str:
 
 
 def classes_text(indices) -> str:
-    from ganctl.jobs.data import CLASS_NAMES
+    from ganctl.jobs.labels import CLASS_NAMES
 
     if not indices:
         return "all"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .labels import CLASS_NAMES
+
 log = logging.getLogger(__name__)
 
-CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
-               "sandal", "shirt", "sneaker", "bag", "ankle-boot")
 SPLITS = ("train", "test", "all")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "fashion-mnist"
