@@ -40,13 +40,13 @@ def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None
 
 def table(rows) -> str:
     head = ("| arch | dtype | epochs | train s | FD | FD floor | KID | precision | recall | density | coverage "
-            "| grid spread | collapse |")
+            "| diversity | grid spread | collapse |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for arch, precision, epochs, seconds, q in rows:
         collapse = ("yes: " + "; ".join(q.collapse_reasons)) if q.collapse else "no"
         lines.append(f"| {arch} | {precision} | {epochs} | {seconds:.0f} | {q.fd:.2f} | {q.fd_floor:.2f} | "
                      f"{q.kid:.3f} ± {q.kid_std:.3f} | {q.precision:.3f} | {q.recall:.3f} | "
-                     f"{q.density:.3f} | {q.coverage:.3f} | {q.grid_spread:.3f} | {collapse} |")
+                     f"{q.density:.3f} | {q.coverage:.3f} | {q.diversity:.3f} | {q.grid_spread:.3f} | {collapse} |")
     return "\n".join(lines)
 
 

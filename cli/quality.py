@@ -60,6 +60,8 @@ def table(values: dict) -> list[tuple[str, str]]:
     shown = sorted(((v, k) for k, v in hist.items() if isinstance(v, (int, float)) and v >= 0.01), reverse=True)
     if shown:
         rows.append(("classes", "  ".join(f"{k} {v:.0%}" for v, k in shown)))
+    if values.get("diversity") is not None:
+        rows.append(("diversity", f"{num(values.get('diversity'), 3)}    (real images: 1; a few repeated modes: ~0)"))
     if values.get("grid_spread") is not None:
         rows.append(("grid spread", num(values.get("grid_spread"), 3)))
     return rows

@@ -31,9 +31,18 @@ from . import data
 # generator that repeats a few images is caught by recall (~0), one that ignores its noise by the
 # grid spread, one that covers almost nothing of the data by coverage. Blurry-but-diverse
 # samples are not called collapsed (poor quality shows in FD/KID/precision instead); heavy pixel
-# noise does trip coverage/recall: its features leave the data manifold almost entirely.
+# noise trips coverage/recall (its features leave the data manifold), and so do a young
+# generator's speckled samples: the diversity gate below keeps those from being called collapse.
 # Real-vs-real coverage depends on the sizes (0.40 for 200 fakes vs 2,000 reals), so the
 # coverage threshold is scaled by `coverage_ceiling`.
+#
+# Sample diversity (median k=3 nearest-neighbour distance among fakes / the same among as many
+# reals) separates "few modes" from "noisy but varied", which coverage and recall cannot: held-out
+# real 1.00, blurred 0.76-0.78, real + N(0, 40) noise 0.93-1.37, a young dcgan (5 epochs of
+# trousers, recognisable but speckled: coverage 0.10, recall 0) 0.61; 1 or 10 real images
+# repeated 0.03-0.06, untrained generators 0.03-0.08, a collapsed upsample job 0.012. So coverage
+# and recall count as collapse only when diversity is low too.
+MIN_DIVERSITY = 0.25
 MIN_COVERAGE = 0.1        # fraction of real points whose k-NN ball holds at least one fake
 MIN_RECALL = 0.05         # fraction of reals inside the fakes' k-NN manifold
 MIN_CLASS_FRACTION = 0.02  # a class counts as generated when >= 2% of the samples are classified so
@@ -171,6 +180,21 @@ def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5) -> tuple[fl
     return float(per_fake.sum() / (k * len(fake))), float((per_real > 0).mean())
 
 
+def diversity(real: np.ndarray, fake: np.ndarray, k: int = 3, seed: int = 0) -> float:
+    """Median distance from each fake to its k-th nearest other fake, over the same for reals, on
+    equal-sized fixed-seed subsets (the distances shrink as sets grow). ~1 when the fakes are as
+    varied as real images, ~0 when they repeat a few modes, whatever their fidelity."""
+    real, fake = _f64(real), _f64(fake)
+    m = min(len(real), len(fake))
+    rng = np.random.default_rng(seed)
+    fake = fake[rng.permutation(len(fake))[:m]]
+    real = real[rng.permutation(len(real))[:m]]
+    spread_real = float(np.median(np.sqrt(_knn_sq_radii(real, k))))
+    if spread_real == 0.0:
+        return float("nan")
+    return float(np.median(np.sqrt(_knn_sq_radii(fake, k)))) / spread_real
+
+
 # ------------------------------------------------------------------------------ classes / grid
 def class_histogram(pred_classes: np.ndarray, classes: tuple[int, ...] = ()) -> dict[str, float]:
     """Fraction of samples predicted as each class, keyed by CLASS_NAMES: every class, in order.
@@ -211,19 +235,23 @@ def coverage_ceiling(n_fake: int, n_real: int, k: int = 5) -> float:
 
 def collapse_check(*, coverage: float, recall: float, class_histogram: dict[str, float] | None = None,
                    classes: tuple[int, ...] = (), grid_spread: float | None = None,
-                   coverage_ceiling: float = 1.0) -> list[str]:
+                   coverage_ceiling: float = 1.0, diversity: float | None = None) -> list[str]:
     """Reasons to believe the generator has collapsed; empty when none (thresholds: module top).
 
     coverage_ceiling: what a perfect generator would score at these sample sizes (see
     `coverage_ceiling`); the coverage threshold scales with it, so few fakes against many reals
-    do not raise a false alarm.
+    do not raise a false alarm. diversity: see `diversity`; when given, low coverage and recall
+    are reasons only if the samples' diversity is low too (else they mean poor fidelity).
     """
     reasons = []
-    min_coverage = MIN_COVERAGE * min(max(coverage_ceiling, 0.0), 1.0)
-    if coverage < min_coverage:
-        reasons.append(f"coverage {coverage:.3g} < {min_coverage:.3g}")
-    if recall < MIN_RECALL:
-        reasons.append(f"recall {recall:.3g} < {MIN_RECALL}")
+    if diversity is not None and math.isfinite(diversity) and diversity < MIN_DIVERSITY:
+        reasons.append(f"sample diversity {diversity:.3g} < {MIN_DIVERSITY}")
+    if diversity is None or not math.isfinite(diversity) or diversity < MIN_DIVERSITY:
+        min_coverage = MIN_COVERAGE * min(max(coverage_ceiling, 0.0), 1.0)
+        if coverage < min_coverage:
+            reasons.append(f"coverage {coverage:.3g} < {min_coverage:.3g}")
+        if recall < MIN_RECALL:
+            reasons.append(f"recall {recall:.3g} < {MIN_RECALL}")
     wanted = tuple(classes) or tuple(range(len(data.CLASS_NAMES)))
     if class_histogram is not None and len(wanted) >= 2:
         made = sum(class_histogram.get(data.CLASS_NAMES[c], 0.0) >= MIN_CLASS_FRACTION for c in wanted)
@@ -252,6 +280,7 @@ class Quality:
     coverage: float
     class_histogram: dict[str, float]
     grid_spread: float | None
+    diversity: float        # see `diversity`: ~1 as varied as real images, ~0 a few repeated modes
     collapse: bool
     collapse_reasons: list[str] = field(default_factory=list)
 
@@ -309,13 +338,14 @@ def evaluate(fake_uint8: np.ndarray, real_uint8: np.ndarray, classifier, *, clas
     density, coverage = density_coverage(f_real, f_fake, k=5)
     hist = class_histogram(classifier.predict_classes(fake), classes)
     spread = grid_spread(fake[:GRID_FALLBACK] if grid_images is None else grid_images)
+    varied = diversity(f_real, f_fake, k=3, seed=seed)
     reasons = collapse_check(coverage=coverage, recall=recall, class_histogram=hist,
                              classes=tuple(classes), grid_spread=spread,
-                             coverage_ceiling=coverage_ceiling(len(fake), len(real), k=5))
+                             coverage_ceiling=coverage_ceiling(len(fake), len(real), k=5), diversity=varied)
     return Quality(n=len(fake), n_real=len(real), fd=fd, fd_floor=fd_floor, fd_n=m,
                    kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
                    density=density, coverage=coverage, class_histogram=hist,
-                   grid_spread=spread, collapse=bool(reasons), collapse_reasons=reasons)
+                   grid_spread=spread, diversity=varied, collapse=bool(reasons), collapse_reasons=reasons)
 
 
 def real_reference(classes, n: int, seed: int = 0, data_dir: Path | None = None) -> np.ndarray:

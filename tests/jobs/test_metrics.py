@@ -151,6 +151,23 @@ def test_collapse_check_reasons():
         "only 1 of 2 classes generated (>= 2% each)"]
 
 
+def test_diversity_tells_repeated_modes_from_noise(gauss):
+    real, fake, _ = gauss
+    rng = np.random.default_rng(4)
+    assert 0.85 < metrics.diversity(real, fake) < 1.15  # the same distribution
+    assert metrics.diversity(real, fake + 0.7 * rng.standard_normal(fake.shape)) > 0.85  # noisy, still varied
+    ten_modes = np.repeat(real[:10], 200, axis=0) + 1e-3 * rng.standard_normal((2000, D))
+    assert metrics.diversity(real, ten_modes) < 0.05
+
+
+def test_low_coverage_and_recall_are_collapse_only_without_diversity():
+    low = dict(coverage=0.03, recall=0.0, grid_spread=0.1)
+    assert metrics.collapse_check(**low, diversity=0.6) == []  # varied but off the data: poor fidelity
+    assert metrics.collapse_check(**low, diversity=0.05) == [
+        "sample diversity 0.05 < 0.25", "coverage 0.03 < 0.1", "recall 0 < 0.05"]
+    assert metrics.collapse_check(**low) == ["coverage 0.03 < 0.1", "recall 0 < 0.05"]  # not measured
+
+
 class _PixelFeatures:
     """A stand-in classifier: features = 8x8-average-pooled pixels, class = brightness decile."""
 
