@@ -10,6 +10,15 @@ from .models import artifacts_table, epochs_table, grids_table, jobs_table, metr
 from .rows import ArtifactRow, EpochRow, GridRow, MetricsRow, json_clean, metrics_from_row
 
 
+def _still_owned(conn: Connection, job_id: str, attempt: int, now) -> bool:
+    """The fence of every result a worker writes: the job is running under `attempt` (a write
+    also renews its heartbeat). False when another attempt owns the job now."""
+    c = jobs_table.c
+    res = conn.execute(update(jobs_table).where(c.id == job_id, c.status == "running", c.attempts == attempt)
+                       .values(heartbeat_at=now))
+    return res.rowcount == 1
+
+
 class ResultsMixin:
     def _upsert(self, conn: Connection, table, values: dict, keys: list[str]) -> None:
         # Imported here: the dialects cost 40 ms that a read-only `ganctl status` need not pay.
@@ -37,16 +46,9 @@ class ResultsMixin:
     ) -> bool:
         """Upsert one epoch's metrics (a redelivered epoch overwrites); refused (False) unless
         the job is running under ``attempt``. Also counts as a heartbeat."""
-        c = jobs_table.c
-
         def run(conn: Connection) -> bool:
             now = utcnow()
-            res = conn.execute(
-                update(jobs_table)
-                .where(c.id == job_id, c.status == "running", c.attempts == attempt)
-                .values(heartbeat_at=now)
-            )
-            if res.rowcount != 1:
+            if not _still_owned(conn, job_id, attempt, now):
                 return False
             self._upsert(
                 conn,
@@ -132,18 +134,12 @@ class ResultsMixin:
         """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
         on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
         refused (False) unless the job is running under it. Without, the job must exist."""
-        c = jobs_table.c
         clean = json_clean(dict(values))
 
         def run(conn: Connection) -> bool:
             now = utcnow()
             if attempt is not None:
-                res = conn.execute(
-                    update(jobs_table)
-                    .where(c.id == job_id, c.status == "running", c.attempts == attempt)
-                    .values(heartbeat_at=now)
-                )
-                if res.rowcount != 1:
+                if not _still_owned(conn, job_id, attempt, now):
                     return False
             else:
                 self._must(conn, job_id)
