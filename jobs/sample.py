@@ -42,7 +42,7 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
 
 
 def load_generator(spec: TrainSpec, export_dir: Path, fmt: str = "h5", expected_sha256: str | None = None):
-    """A callable noise -> images, for the verified artifact; cached per (path, hash)."""
+    """A callable noise -> images, for the verified artifact; cached per (path, hash, precision)."""
     key = f"{fmt}-generator"
     path = artifacts.verified_path(export_dir, key, expected_sha256)
     cache_key = (key, str(path), artifacts.read_manifest(export_dir)[key]["sha256"], spec.precision)
