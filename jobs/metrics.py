@@ -244,9 +244,10 @@ def collapse_check(*, coverage: float, recall: float, class_histogram: dict[str,
     are reasons only if the samples' diversity is low too (else they mean poor fidelity).
     """
     reasons = []
-    if diversity is not None and math.isfinite(diversity) and diversity < MIN_DIVERSITY:
+    measured = diversity is not None and math.isfinite(diversity)
+    if measured and diversity < MIN_DIVERSITY:
         reasons.append(f"sample diversity {diversity:.3g} < {MIN_DIVERSITY}")
-    if diversity is None or not math.isfinite(diversity) or diversity < MIN_DIVERSITY:
+    if not measured or diversity < MIN_DIVERSITY:
         min_coverage = MIN_COVERAGE * min(max(coverage_ceiling, 0.0), 1.0)
         if coverage < min_coverage:
             reasons.append(f"coverage {coverage:.3g} < {min_coverage:.3g}")
