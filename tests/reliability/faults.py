@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from ganctl_procs import ganctl, ganctl_env, wait_until
+from pg_databases import fresh_pg_database
 
 TRAIN_ONLY = ("--cpu", "--queues", "train", "--reap-every", "1")
 LEASE = 6.0  # GANCTL_HEARTBEAT_LEASE in these tests (heartbeats every 1 s)
@@ -78,18 +79,6 @@ def kill(pid: int, sig) -> None:
         pass
 
 
-_databases = iter(range(1, 10_000))
-
-
 def fresh_database(postgres_url: str) -> str:
-    """A new empty database on the session's PostgreSQL server (tests/conftest.py `postgres_url`)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(postgres_url)
-    name = f"reliability_{os.getpid()}_{next(_databases)}"
-    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                         dbname=u.database, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return u.set(database=name).render_as_string(hide_password=False)
+    """A new empty database on the session's PostgreSQL server, named after this process."""
+    return fresh_pg_database(postgres_url, prefix=f"reliability_{os.getpid()}")

@@ -1,29 +1,14 @@
 """Store fixtures: a fresh SQLite file per test, and (integration) a fresh PostgreSQL database."""
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
 
 from ganctl.jobs.store import Store, make_engine, migrations_dir
+from pg_databases import fresh_pg_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_counter = itertools.count()
-
-
-def fresh_pg_database(postgres_url: str, prefix: str = "t") -> str:
-    """CREATE a new empty database on the session server; returns its URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(postgres_url)
-    name = f"{prefix}_{next(_counter)}"
-    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                         dbname=u.database, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return u.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
