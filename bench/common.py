@@ -1,4 +1,4 @@
-"""Process helpers for the end-to-end benchmarks: a scratch ganctl home, timed CLI runs."""
+"""Helpers for the benchmarks: a scratch ganctl home, timed CLI runs, timed TensorFlow calls."""
 from __future__ import annotations
 
 import os
@@ -52,3 +52,20 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("redis-server did not start")
+
+
+def median_ms(fn, arg, reps: int) -> float:
+    """Median milliseconds of fn(arg) over `reps` calls after 2 warm-up calls, each call timed until
+    all of its outputs are computed (TensorFlow may return before they are)."""
+    import numpy as np
+    import tensorflow as tf
+
+    for _ in range(2):
+        fn(arg)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn(arg)
+        [np.asarray(v) for v in tf.nest.flatten(out)]
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
+
+from .common import median_ms
 
 VARIANTS = {
     "baseline": ("the train step as ganctl runs it (auto precision)", {}),
@@ -24,19 +24,6 @@ VARIANTS = {
     "intra1": ("one intra-op thread (inter-op 2)", {"GANCTL_BENCH_INTRA": "1"}),
     "fpmath": ("float32 policy with ONEDNN_DEFAULT_FPMATH_MODE=BF16", {"ONEDNN_DEFAULT_FPMATH_MODE": "BF16"}),
 }
-
-
-def _median_ms(fn, reps: int) -> float:
-    import numpy as np
-
-    for _ in range(2):
-        np.asarray(fn()[0])
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        np.asarray(fn()[0])
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def run_variant(arch: str, variant: str, reps: int) -> float:
@@ -54,7 +41,7 @@ def run_variant(arch: str, variant: str, reps: int) -> float:
     gan, _ = train.build(spec)
     step = tf.function(gan._train_step, jit_compile=True) if variant == "xla" else gan.train_step
     batch = tf.random.uniform((128, *spec.info.image_shape))
-    return _median_ms(lambda: step(batch), reps)
+    return median_ms(step, batch, reps)
 
 
 def rng_ms(reps: int) -> dict:
@@ -62,10 +49,11 @@ def rng_ms(reps: int) -> dict:
     import tensorflow as tf
 
     n, seed = 256 * (24 * 24 * 32 + 20 * 20 * 64 + 16 * 16 * 128 + 12 * 12 * 256), tf.constant([1, 2], tf.int64)
-    bf16 = tf.function(lambda: [tf.random.stateless_uniform([n], seed, dtype=tf.bfloat16)])
-    bits = tf.function(lambda: [tf.random.stateless_uniform([(n + 1) // 2], seed, dtype=tf.uint32,
-                                                            minval=None, maxval=None)])
-    return {"decisions": n, "bf16_uniform_ms": _median_ms(bf16, reps), "uint16_bits_ms": _median_ms(bits, reps)}
+    bf16 = tf.function(lambda _: tf.random.stateless_uniform([n], seed, dtype=tf.bfloat16))
+    bits = tf.function(lambda _: tf.random.stateless_uniform([(n + 1) // 2], seed, dtype=tf.uint32,
+                                                             minval=None, maxval=None))
+    return {"decisions": n, "bf16_uniform_ms": median_ms(bf16, None, reps),
+            "uint16_bits_ms": median_ms(bits, None, reps)}
 
 
 def main(argv=None) -> None:

@@ -10,25 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def _median_ms(fn, arg, reps: int) -> float:
-    import numpy as np
-    import tensorflow as tf
-
-    for _ in range(2):
-        fn(arg)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn(arg)
-        [np.asarray(v) for v in tf.nest.flatten(out)]  # wait for the result
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str, float, float]]:
@@ -38,6 +21,7 @@ def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str,
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
+    from .common import median_ms
     from .flops import forward_flops
 
     spec = TrainSpec(arch=arch, limit=batch, batch_size=batch, precision=precision)
@@ -67,13 +51,13 @@ def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str,
 
     fg, fd = forward_flops(gen) * batch / 1e9, forward_flops(disc) * 2 * batch / 1e9
     return [
-        (f"G forward ({batch} images)", _median_ms(g_fwd, noise, reps), fg),
-        (f"D forward (real + fake, {2 * batch})", _median_ms(d_fwd, pair, reps), fd),
-        ("D forward, dropout off (training=False)", _median_ms(d_infer, pair, reps), fd),
-        ("G forward + backward", _median_ms(g_fb, noise, reps), 3 * fg),
-        ("D forward + backward", _median_ms(d_fb, pair, reps), 3 * fd),
-        ("both Adam updates", _median_ms(optimizers, None, reps), 0.0),
-        ("whole joint train step", _median_ms(gan.train_step, real, reps), 3 * (fg + fd)),
+        (f"G forward ({batch} images)", median_ms(g_fwd, noise, reps), fg),
+        (f"D forward (real + fake, {2 * batch})", median_ms(d_fwd, pair, reps), fd),
+        ("D forward, dropout off (training=False)", median_ms(d_infer, pair, reps), fd),
+        ("G forward + backward", median_ms(g_fb, noise, reps), 3 * fg),
+        ("D forward + backward", median_ms(d_fb, pair, reps), 3 * fd),
+        ("both Adam updates", median_ms(optimizers, None, reps), 0.0),
+        ("whole joint train step", median_ms(gan.train_step, real, reps), 3 * (fg + fd)),
     ], resolved
 
 
