@@ -6,8 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import options as o
-from .common import CliError, import_tensorflow_quietly, print_json, user_errors
+from . import _options as o
+from ._errors import CliError, user_errors
+from ._output import print_json
+from ._tf import import_tensorflow_quietly
 
 app = typer.Typer(help="Architectures: names, defaults, layer tables.", invoke_without_command=True,
                   no_args_is_help=False)

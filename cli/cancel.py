@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import job_json, open_store, print_json, user_errors
+from ganctl.jobs import service
+
+from . import _options as o
+from ._errors import user_errors
+from ._output import print_json
 
 
 @user_errors
 def cancel(job_id: o.JobId, json: o.Json = False) -> None:
     """Cancel a job (queued: at once; running: the worker stops soon and keeps its checkpoint)."""
-    store = open_store()
-    job = store.request_cancel(store.get_job(job_id).id)
+    job = service.cancel(service.open_store(), job_id)
     if json:
-        print_json(job_json(job))
+        print_json(service.job_dict(job))
     elif job.status == "cancelled":
         typer.echo(f"job {job.id[:8]} cancelled")
     else:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import print_json, settings, user_errors
+from ganctl.jobs.config import get_settings as settings
+
+from . import _options as o
+from ._errors import user_errors
+from ._output import print_json
 from .report import write_file
 
 app = typer.Typer(help="The training data: look at the real images.", no_args_is_help=True)

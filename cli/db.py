@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import open_store, print_json, user_errors
+from ganctl.jobs.service import open_store
+
+from . import _options as o
+from ._errors import user_errors
+from ._output import print_json
 
 app = typer.Typer(help="Database schema: upgrade to the latest revision, show the current one.",
                   no_args_is_help=True)

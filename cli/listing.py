@@ -1,9 +1,12 @@
 """`ganctl list`: recent jobs as a table (or JSON)."""
 from __future__ import annotations
 
-from . import options as o
-from .common import fmt_loss, fmt_time, job_json, open_store, print_json, user_errors
-from .quality import num
+from ganctl.jobs import service
+
+from . import _options as o
+from ._errors import user_errors
+from ._output import fmt_loss, fmt_time, print_json
+from ._quality_text import num
 
 
 @user_errors
@@ -14,10 +17,10 @@ def list_jobs(
     json: o.Json = False,
 ) -> None:
     """List recent jobs, newest first."""
-    store = open_store()
+    store = service.open_store()
     jobs = store.list_jobs(status=status, arch=arch, limit=limit)
     if json:
-        print_json([job_json(j, store, details=False) | _progress(store, j) for j in jobs])
+        print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return
     from rich.console import Console
     from rich.table import Table
@@ -43,10 +46,6 @@ def list_jobs(
     console.print(table)
 
 
+
 def _progress(store, job) -> dict:
-    epochs = store.epochs(job.id) if job.kind == "train" else []
-    last = epochs[-1] if epochs else None
-    q = store.latest_metrics(job.id) if job.kind == "train" else None
-    return {"epochs_done": last.epoch if last else 0,
-            "d_loss": last.d_loss if last else None, "g_loss": last.g_loss if last else None,
-            "fd": q.values.get("fd") if q else None, "collapse": bool(q and q.collapse)}
+    return service.summary(store, job, grids=False).progress()

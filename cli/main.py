@@ -1,4 +1,5 @@
-"""`ganctl`: the root Typer app. One module per command; nothing here imports TensorFlow.
+"""`ganctl`: the root Typer app. One module per command (the `_` modules are their shared helpers:
+_errors, _output, _options, _child, _quality_text, _tf); nothing here imports TensorFlow.
 
 Usage errors (unknown option, a value of the wrong type, a missing argument) come out as one
 `error: ...` line on stderr with exit status 2, like every other bad input.
@@ -10,8 +11,8 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import (archs, cancel, data, db, evaluate, grids, listing, plot, report, sample, status, submit, watch,
-               worker)
+from . import archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch, worker
+from .eval import evaluate
 
 
 class OneLineErrors(TyperGroup):
@@ -57,7 +58,7 @@ app.command("list")(listing.list_jobs)
 app.command("watch")(watch.watch)
 app.command("cancel")(cancel.cancel)
 app.command("sample")(sample.sample)
-app.command("eval")(evaluate.evaluate)
+app.command("eval")(evaluate)
 app.command("worker")(worker.worker)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)

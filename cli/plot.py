@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import open_store, print_json, user_errors
+from ganctl.jobs.service import open_store
+
+from . import _options as o
+from ._errors import user_errors
+from ._output import print_json
 from .report import default_path, training_job, write_file
 
 

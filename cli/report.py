@@ -9,8 +9,12 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from .common import CliError, print_json, settings, open_store, user_errors
+from ganctl.jobs.config import get_settings as settings
+from ganctl.jobs.service import open_store
+
+from . import _options as o
+from ._errors import CliError, user_errors
+from ._output import print_json
 
 
 def training_job(store, job_id: str):

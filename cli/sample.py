@@ -6,21 +6,12 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from .child import queue_and_wait
-from .common import CliError, job_json, open_store, print_json, user_errors
+from ganctl.jobs import service
 
-
-def check_source(store, job, fmt: str) -> None:
-    """The training job must be completed and have the generator exported in `fmt`."""
-    if job.kind != "train":
-        raise CliError(f"job {job.id[:8]} is a {job.kind} job; sample from a completed train job")
-    arts = {a.format for a in store.artifacts(job.id)}
-    if job.status != "completed" or not arts:
-        what = f"is {job.status}" + (" and has no artifacts yet" if not arts else "")
-        raise CliError(f"job {job.id[:8]} {what}; sample from a completed train job")
-    if f"{fmt}-generator" not in arts:
-        raise CliError(f"job {job.id[:8]} has no {fmt} generator (artifacts: {', '.join(sorted(arts))})")
+from . import _options as o
+from ._child import queue_and_wait
+from ._errors import CliError, user_errors
+from ._output import print_json
 
 
 def copy_out(result: dict, out: Path) -> tuple[Path, Path]:
@@ -52,10 +43,8 @@ def sample(
     spec = SampleSpec(n=n, seed=seed, format=format)
     if out is not None and out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a folder")
-    store = open_store()
-    parent = store.get_job(job_id)
-    check_source(store, parent, spec.format)
-    job = queue_and_wait(store, parent, "sample", spec.model_dump(mode="json"), no_wait=no_wait, json=json,
+    store = service.open_store()
+    job = queue_and_wait(store, store.get_job(job_id), "sample", spec, no_wait=no_wait, json=json,
                          poll=poll, timeout=timeout)
     if job is None:
         return
@@ -65,7 +54,7 @@ def sample(
         result.update(grid=str(grid), dir=str(images),
                       files=[str(images / Path(f).name) for f in result.get("files", [])])
     if json:
-        print_json(job_json(job) | {"result": result})
+        print_json(service.job_dict(job) | {"result": result})
         return
     typer.echo(f"job     {job.id}")
     typer.echo(f"grid    {result.get('grid')}")

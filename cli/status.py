@@ -5,10 +5,15 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from . import quality
-from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
-                     open_store, print_json, settings, user_errors)
+from ganctl.jobs import service
+from ganctl.jobs.config import get_settings as settings
+from ganctl.jobs.jsonsafe import jsonable
+from ganctl.jobs.units import human_bytes
+
+from . import _options as o
+from . import _quality_text as quality
+from ._errors import user_errors
+from ._output import ago, classes_text, fmt_loss, fmt_seconds, fmt_time, print_json
 
 
 def tensorboard_dir(job) -> Path | None:
@@ -20,7 +25,7 @@ def tensorboard_dir(job) -> Path | None:
     return logdir if logdir.is_dir() else None
 
 
-def describe(store, job) -> list[tuple[str, str]]:
+def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [("job", f"{job.id} ({job.kind})")]
     state = job.status
     if job.cancel_requested and job.status == "running":
@@ -39,15 +44,13 @@ def describe(store, job) -> list[tuple[str, str]]:
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
-        epochs = store.epochs(job.id)
-        done = epochs[-1].epoch if epochs else 0
-        line = f"{done}/{job.total_epochs or spec.get('epochs', '?')}"
-        if epochs:
-            e = epochs[-1]
+        line = f"{summary.epochs_done}/{job.total_epochs or spec.get('epochs', '?')}"
+        e = summary.last_epoch
+        if e is not None:
             line += (f"  d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  "
                      f"last epoch {fmt_seconds(e.seconds)}, {e.images_per_s:.0f} img/s")
         rows.append(("epochs", line))
-        latest = store.latest_metrics(job.id)
+        latest = summary.quality
         if latest is not None:
             rows.append(("quality", f"{quality.line(latest.values)}  ({quality.where(latest)})"))
     else:
@@ -64,9 +67,8 @@ def describe(store, job) -> list[tuple[str, str]]:
     if job.error:
         rows.append(("error", job.error))
     if job.kind == "train":
-        grids = store.grids(job.id)
-        if grids:
-            rows.append(("grid", f"{grids[-1].path} (epoch {grids[-1].epoch})"))
+        if summary.grid:
+            rows.append(("grid", f"{summary.grid} (epoch {summary.grid_epoch})"))
     elif job.kind == "eval" and job.result:
         rows.append(("quality", quality.line(job.result)))
     elif job.result and job.result.get("grid"):
@@ -77,7 +79,7 @@ def describe(store, job) -> list[tuple[str, str]]:
     if logdir is not None:
         rows.append(("tensorboard", f"{logdir}  (tensorboard --logdir {settings().resolved_artifacts_dir})"))
     for a in store.artifacts(job.id):
-        rows.append(("artifact", f"{a.format}: {a.path} ({fmt_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
+        rows.append(("artifact", f"{a.format}: {a.path} ({human_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
     kids = store.children(job.id)
     for kind, label in (("sample", "samples"), ("eval", "evals")):
         mine = [c for c in kids if c.kind == kind]
@@ -100,22 +102,19 @@ def dataset_text(spec: dict, data: dict | None) -> str:
 @user_errors
 def status(job_id: o.JobId, json: o.Json = False) -> None:
     """Show one job: state, losses, timings, worker, error, artifacts, latest grid."""
-    store = open_store()
+    store = service.open_store()
     job = store.get_job(job_id)
+    summary = service.summary(store, job)
     if json:
-        d = job_json(job, store, details=True)
+        d = service.job_dict(job, store, details=True)
         logdir = tensorboard_dir(job)
         d["tensorboard"] = str(logdir) if logdir is not None else None
-        latest = store.latest_metrics(job.id) if job.kind == "train" else None
-        d["quality"] = jsonable(latest)
+        d["quality"] = jsonable(summary.quality)
         print_json(d)
         return
-    rows = describe(store, job)
+    rows = describe(store, job, summary)
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         typer.echo(f"{key:<{width}}  {value}")
-    warning = quality.collapse_line(store.latest_metrics(job.id)) if job.kind == "train" else None
-    if job.kind == "eval" and (job.result or {}).get("collapse"):
-        warning = "warning: possible mode collapse: " + "; ".join(job.result.get("collapse_reasons") or [])
-    if warning:
-        typer.echo(warning)
+    if summary.collapse:
+        typer.echo(f"warning: {summary.collapse}")

@@ -1,18 +1,14 @@
-"""`ganctl submit`: validate a TrainSpec, write the job row, publish its task."""
+"""`ganctl submit`: validate a TrainSpec, write the job row, publish its task (jobs/service.py)."""
 from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import job_json, open_store, print_json, publish_or_fail, settings, user_errors
+from ganctl.jobs import service
+from ganctl.jobs.service import build_spec
 
-
-def build_spec(**fields):
-    """A TrainSpec from the options that were given (None = the spec's default); a folder dataset
-    is checked on this machine too (exists, holds images, the classes are sub-folders)."""
-    from ganctl.jobs.spec import TrainSpec
-
-    return TrainSpec.submitted(**{k: v for k, v in fields.items() if v is not None})
+from . import _options as o
+from ._errors import user_errors
+from ._output import print_json
 
 
 @user_errors
@@ -46,13 +42,11 @@ def submit(
                       limit=limit, seed=seed, lr_g=lr_g, lr_d=lr_d, label_smoothing=label_smoothing,
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n)
-    store = open_store()
-    job = store.create_job("train", spec.model_dump(mode="json"), total_epochs=spec.epochs,
-                           max_attempts=settings().max_attempts)
-    publish_or_fail(store, job, "job")
+    store = service.open_store()
+    job = service.submit(store, spec)
     if not wait:
         if json:
-            print_json(job_json(job))
+            print_json(service.job_dict(job))
         else:
             typer.echo(job.id)
         return
@@ -62,7 +56,7 @@ def submit(
         typer.echo(job.id)
     job = follow(store, job.id, quiet=json, err=True)
     if json:
-        print_json(job_json(job, store, details=True))
+        print_json(service.job_dict(job, store, details=True))
     else:
         end_line(job, err=True)
     if job.status != "completed":

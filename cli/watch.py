@@ -7,18 +7,18 @@ from contextlib import nullcontext
 
 import typer
 
-from . import options as o
-from . import quality
-from .common import TERMINAL, fmt_loss, fmt_seconds, jsonable, job_json, open_store, user_errors
+from ganctl.jobs import service
+from ganctl.jobs.jsonsafe import jsonable
+
+from . import _options as o
+from . import _quality_text as quality
+from ._errors import user_errors
+from ._output import fmt_loss, fmt_seconds
 
 
 def _summary(store, job) -> tuple[int, int, list, str | None]:
-    epochs = store.epochs(job.id) if job.kind == "train" else []
-    done = epochs[-1].epoch if epochs else 0
-    total = job.total_epochs or int(job.spec.get("epochs", 0) or 0) or 1
-    grids = store.grids(job.id) if job.kind == "train" else []
-    grid = grids[-1].path if grids else (job.result or {}).get("grid")
-    return done, total, epochs, grid
+    s = service.summary(store, job)
+    return s.epochs_done, s.total_epochs, s.epochs, s.grid
 
 
 def _metrics(store, job) -> list:
@@ -118,7 +118,7 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                 for m in [m for m in fresh if m.epoch not in printed]:
                     console.print(metrics_line(m), soft_wrap=True)
             shown, last_status = len(epochs), job.status
-            if job.status in TERMINAL:
+            if job.finished:
                 break
             if deadline is not None and time.monotonic() > deadline:
                 break
@@ -132,10 +132,10 @@ def watch(job_id: o.JobId, json: o.Json = False, poll: o.Poll = 1.0) -> None:
 
     Exit status 0 when it completed, 1 when it failed or was cancelled.
     """
-    store = open_store()
+    store = service.open_store()
     job = follow(store, job_id, poll=poll, json_lines=json)
     if json:
-        typer.echo(jsonlib.dumps({"event": "end", "job": job_json(job, store, details=True)}))
+        typer.echo(jsonlib.dumps({"event": "end", "job": service.job_dict(job, store, details=True)}))
     else:
         end_line(job)
     if job.status != "completed":

@@ -8,8 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import options as o
-from .common import CliError, print_json, settings, user_errors
+from ganctl.jobs.config import get_settings as settings
+
+from . import _options as o
+from ._errors import CliError, user_errors
+from ._output import print_json
 
 Gpus = Annotated[Optional[str], typer.Option(
     "--gpus", help="GPU indices (0,1) or 'all' (nvidia-smi -L) (default: all, or CPU when none).")]
@@ -63,7 +66,7 @@ def worker(
 
     from ganctl.worker.app import app, declare_queues, safe_url
 
-    from .common import open_store
+    from ganctl.jobs.service import open_store
 
     s = settings()
     store = open_store()

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ganctl.jobs.pictures import nice_ticks, write_atomic
+from ganctl.jobs.units import human_bytes
 
 if TYPE_CHECKING:  # the store's dataclasses, for annotations only: importing repo pulls in SQLAlchemy
     from ganctl.jobs.store.repo import ArtifactRow, EpochRow, GridRow, Job
@@ -70,18 +71,6 @@ def _e(value: Any) -> str:
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
-
-
-def human_bytes(n: int | float | None) -> str:
-    """1536 -> '1.5 KiB'; bytes below 1 KiB stay exact ('512 B')."""
-    if n is None:
-        return "?"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 def _num(v: Any, fmt: str = ".4f") -> str:

@@ -13,9 +13,9 @@ from kombu import Exchange, Queue
 from kombu.utils.url import maybe_sanitize_url
 
 from ganctl.jobs.config import Settings, get_settings
+from ganctl.jobs.queues import QUEUES
 
 TRAIN_TASK, SAMPLE_TASK, EVAL_TASK = "ganctl.train", "ganctl.sample", "ganctl.eval"
-QUEUES = ("train", "sample")
 TASK_FOR_KIND = {"train": (TRAIN_TASK, "train"), "sample": (SAMPLE_TASK, "sample"),
                  "eval": (EVAL_TASK, "sample")}
 

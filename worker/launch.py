@@ -24,9 +24,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ganctl.jobs.queues import QUEUES
+
 log = logging.getLogger(__name__)
 
-QUEUES = ("train", "sample")
 REAP_EVERY = 30.0
 
 

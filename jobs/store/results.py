@@ -6,8 +6,10 @@ import math
 
 from sqlalchemy import Connection, select, update
 
+from ganctl.jobs.jsonsafe import jsonable
+
 from .models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
-from .rows import ArtifactRow, EpochRow, GridRow, MetricsRow, json_clean, metrics_from_row
+from .rows import ArtifactRow, EpochRow, GridRow, MetricsRow, metrics_from_row
 
 
 def _still_owned(conn: Connection, job_id: str, attempt: int, now) -> bool:
@@ -134,7 +136,7 @@ class ResultsMixin:
         """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
         on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
         refused (False) unless the job is running under it. Without, the job must exist."""
-        clean = json_clean(dict(values))
+        clean = jsonable(dict(values))
 
         def run(conn: Connection) -> bool:
             now = utcnow()

@@ -1,7 +1,6 @@
 """What the store returns: plain frozen dataclasses (never ORM rows) and its one-line errors."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,16 +110,3 @@ def job_from_row(row: Any) -> Job:
 def metrics_from_row(r: Any) -> MetricsRow:
     m = r._mapping
     return MetricsRow(m["epoch"], int(m["n"]), dict(m["values"] or {}), bool(m["collapse"]), m["recorded_at"])
-
-
-def json_clean(v: Any) -> Any:
-    """NaN/inf -> None (neither JSON nor PostgreSQL's json accepts them), numpy scalars -> Python."""
-    if isinstance(v, dict):
-        return {str(k): json_clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [json_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v

@@ -1,4 +1,5 @@
-"""Rendering quality figures (a metrics row's `values`: ganctl.jobs.metrics.Quality.to_dict()).
+"""How quality figures read as text: the CLI's printing side of quality (the maths and the scoring
+of a generator are in jobs/). Input: a metrics row's `values` (Quality.to_dict()).
 
 Shared by `status`, `list`, `watch` and `eval`; no numpy, no TensorFlow.
 """
@@ -42,8 +43,9 @@ def collapse_line(row) -> str | None:
     """'warning: possible mode collapse: <reasons>' when the row says so, else None."""
     if row is None or not row.collapse:
         return None
-    reasons = "; ".join(row.collapse_reasons) or "see the figures"
-    return f"warning: possible mode collapse: {reasons}"
+    from ganctl.jobs.service import collapse_text
+
+    return f"warning: {collapse_text(row.collapse_reasons)}"
 
 
 def table(values: dict) -> list[tuple[str, str]]:

@@ -1,20 +1,21 @@
-"""Jobs that work on a finished training job's export (sample, eval): queue on the 'sample'
-queue, then either print the id (--no-wait) or wait for the worker and return the finished row."""
+"""Jobs that work on a finished training job's export (sample, eval): queue one through the
+service, then either print its id (--no-wait) or wait for the worker and return the finished row."""
 from __future__ import annotations
 
 import typer
 
-from .common import job_json, print_json, publish_or_fail, settings
+from ganctl.jobs import service
+
+from ._output import print_json
 
 
-def queue_and_wait(store, parent, kind: str, spec: dict, *, no_wait: bool, json: bool, poll: float,
+def queue_and_wait(store, parent, kind: str, spec, *, no_wait: bool, json: bool, poll: float,
                    timeout: float):
     """The completed child job, or None after --no-wait printed its id; exit 1 (one line) when it
     failed or no worker took it within `timeout` seconds."""
-    job = store.create_job(kind, spec, parent_id=parent.id, max_attempts=settings().max_attempts)
-    publish_or_fail(store, job, f"{kind} job")
+    job = service.queue_child(store, parent, kind, spec)
     if no_wait:
-        print_json(job_json(job)) if json else typer.echo(job.id)
+        print_json(service.job_dict(job)) if json else typer.echo(job.id)
         return None
 
     from .watch import follow
@@ -24,7 +25,7 @@ def queue_and_wait(store, parent, kind: str, spec: dict, *, no_wait: bool, json:
         return job
     if job.status in ("queued", "running"):
         typer.echo(f"error: {kind} job {job.id[:8]} still {job.status} after {timeout:.0f} s "
-                   f"(is a worker consuming the 'sample' queue? `ganctl worker`)", err=True)
+                   f"(is a worker consuming the '{service.queue_of(job)}' queue? `ganctl worker`)", err=True)
     else:
         typer.echo(f"error: {kind} job {job.id[:8]} {job.status}: {job.error or 'no error recorded'}", err=True)
     raise typer.Exit(1)

@@ -1,0 +1,212 @@
+"""What a user can do to jobs, for every front end: the CLI's commands call these functions, and
+so will the web page. Nothing here prints, exits or knows Typer; Celery is imported only to
+publish, the store's SQLAlchemy and the specs' numpy only when a function needs them (a `ganctl
+status` pays for neither Celery nor numpy).
+
+- `build_spec(**fields)`, `submit(store, spec)`: commit the job row, then publish its task; broker down: no row stays.
+- `queue_child(store, parent, kind, spec)`: a sample / eval job of a finished training job.
+- `publish_or_roll_back(store, job, what)`: the publish step both share.
+- `cancel(store, job_id)`, `summary(store, job)`, `job_dict(job, store, details=...)`.
+
+A refusal meant for the user is a `ServiceError` (a ValueError): its message is one line.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ganctl.jobs.config import Settings, get_settings
+from ganctl.jobs.jsonsafe import jsonable
+from ganctl.jobs.queues import QUEUE_FOR_KIND
+
+if TYPE_CHECKING:  # annotations only: importing the store pulls in SQLAlchemy, the specs numpy
+    from ganctl.jobs.spec import TrainSpec
+    from ganctl.jobs.store.repo import EpochRow, Job, MetricsRow, Store
+
+
+class ServiceError(ValueError):
+    """A refusal for the user (bad source job, broker unreachable, ...): a one-line message."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line (its type's name when it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def open_store(settings: Settings | None = None) -> "Store":
+    """The results store; the embedded SQLite default creates/upgrades its schema on first use."""
+    from ganctl.jobs.store.repo import Store
+
+    return Store.from_settings(settings or get_settings())
+
+
+# ----------------------------------------------------------------------------- queueing
+
+
+def build_spec(**fields: Any) -> "TrainSpec":
+    """A new submission's TrainSpec from the fields that were given (None: the spec's default); a
+    folder dataset is checked on this host too. Raises pydantic.ValidationError with the reason."""
+    from ganctl.jobs.spec import TrainSpec
+
+    return TrainSpec.submitted(**{k: v for k, v in fields.items() if v is not None})
+
+
+def submit(store: "Store", spec: "TrainSpec") -> "Job":
+    """Commit a training job's row, then publish `ganctl.train(id)`; the queued Job."""
+    job = store.create_job("train", spec.model_dump(mode="json"), total_epochs=spec.epochs,
+                           max_attempts=get_settings().max_attempts)
+    publish_or_roll_back(store, job, "job")
+    return job
+
+
+def check_source(store: "Store", parent: "Job", kind: str, fmt: str = "h5") -> None:
+    """A sample / eval job needs a completed training job with its generator exported in `fmt`
+    (an eval job: h5, and a Fashion-MNIST job). ServiceError otherwise."""
+    verb = "sample from" if kind == "sample" else "evaluate"
+    if parent.kind != "train":
+        raise ServiceError(f"job {parent.short_id} is a {parent.kind} job; {verb} a completed train job")
+    if kind == "eval":
+        from ganctl.jobs.spec import FASHION_MNIST, quality_refused
+
+        why = quality_refused(str((parent.spec or {}).get("dataset", FASHION_MNIST)), "trained")
+        if why:
+            raise ServiceError(why)
+    arts = {a.format for a in store.artifacts(parent.id)}
+    wanted = f"{fmt}-generator"
+    if kind == "sample":
+        if parent.status != "completed" or not arts:
+            what = f"is {parent.status}" + (" and has no artifacts yet" if not arts else "")
+            raise ServiceError(f"job {parent.short_id} {what}; {verb} a completed train job")
+        if wanted not in arts:
+            raise ServiceError(f"job {parent.short_id} has no {fmt} generator (artifacts: {', '.join(sorted(arts))})")
+    elif parent.status != "completed" or wanted not in arts:
+        what = f"is {parent.status}" + ("" if wanted in arts else " and has no exported generator")
+        raise ServiceError(f"job {parent.short_id} {what}; {verb} a completed train job")
+
+
+def queue_child(store: "Store", parent: "Job", kind: str, spec: Any) -> "Job":
+    """Check the parent (`check_source`), commit a `kind` job (sample, eval) on it, publish it
+    to its queue; the queued Job. `spec` is its SampleSpec / EvalSpec."""
+    check_source(store, parent, kind, getattr(spec, "format", "h5"))
+    job = store.create_job(kind, spec.model_dump(mode="json"), parent_id=parent.id,
+                           max_attempts=get_settings().max_attempts)
+    publish_or_roll_back(store, job, f"{kind} job")
+    return job
+
+
+def queue_of(job: "Job") -> str:
+    return QUEUE_FOR_KIND[job.kind]
+
+
+def publish_or_roll_back(store: "Store", job: "Job", what: str) -> None:
+    """Publish the job's task within settings.submit_timeout; on failure delete the row (nothing
+    stays queued) and raise ServiceError naming the broker (password masked)."""
+    from ganctl.worker.app import create_app, publish, safe_url
+
+    s = get_settings()
+    app = create_app(s)
+    outcome: dict[str, BaseException | None] = {}
+
+    def send():
+        try:
+            publish(app, job, timeout=s.submit_timeout)
+            outcome["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    # A thread with a hard deadline: the retry policy bounds the normal case, this bounds a broker
+    # that accepts the TCP connection and then never answers.
+    t = threading.Thread(target=send, name="ganctl-publish", daemon=True)
+    t.start()
+    t.join(s.submit_timeout + 5.0)
+    error = outcome.get("error", TimeoutError(f"no answer within {s.submit_timeout + 5.0:.0f} s"))
+    if error is None:
+        return
+    from ganctl.jobs.store.repo import IllegalTransition
+
+    try:
+        store.delete_job(job.id)
+    except IllegalTransition:  # a worker already claimed it: the message did get through
+        return
+    except Exception:  # noqa: BLE001 - could not delete: at least do not leave it queued
+        store.fail(job.id, f"could not reach the broker: {one_line(error)}")
+    raise ServiceError(f"cannot reach the broker at {safe_url(s.resolved_broker_url)}: {one_line(error)} "
+                       f"({what} not queued)")
+
+
+def cancel(store: "Store", job_id: str) -> "Job":
+    """queued: cancelled at once; running: cancel requested (the worker stops at its next batch,
+    keeping its checkpoint); the Job as it is now."""
+    return store.request_cancel(store.get_job(job_id).id)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def collapse_text(reasons: Iterable[str]) -> str:
+    """The one mode-collapse warning: 'possible mode collapse: <reasons>'."""
+    return f"possible mode collapse: {'; '.join(str(r) for r in reasons) or 'see the figures'}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Where a job stands: its epochs, latest grid, latest quality figures and collapse warning."""
+
+    job: "Job"
+    epochs: list["EpochRow"] = field(default_factory=list)  # training jobs; [] otherwise
+    grid: str | None = None  # the newest grid (a training job's) or the sample grid's path
+    grid_epoch: int | None = None
+    quality: "MetricsRow | None" = None  # a training job's latest figures
+    collapse: str | None = None  # collapse_text(...) when the latest figures raise the alarm
+
+    @property
+    def epochs_done(self) -> int:
+        return self.epochs[-1].epoch if self.epochs else 0
+
+    @property
+    def last_epoch(self) -> "EpochRow | None":
+        return self.epochs[-1] if self.epochs else None
+
+    @property
+    def total_epochs(self) -> int:
+        """Epochs asked for (at least 1, for a progress bar)."""
+        return self.job.total_epochs or int((self.job.spec or {}).get("epochs", 0) or 0) or 1
+
+    def progress(self) -> dict:
+        """The figures `ganctl list` shows of each job (JSON-safe)."""
+        last, q = self.last_epoch, self.quality
+        return {"epochs_done": self.epochs_done,
+                "d_loss": last.d_loss if last else None, "g_loss": last.g_loss if last else None,
+                "fd": q.values.get("fd") if q else None, "collapse": bool(q and q.collapse)}
+
+
+def summary(store: "Store", job: "Job", *, grids: bool = True) -> Summary:
+    """The job's Summary (grids=False skips the grid query, for a list of many jobs)."""
+    if job.kind != "train":
+        result = job.result or {}
+        warning = collapse_text(result.get("collapse_reasons") or []) if result.get("collapse") else None
+        return Summary(job, grid=result.get("grid"), collapse=warning)
+    epochs = store.epochs(job.id)
+    latest = store.latest_metrics(job.id)
+    rows = store.grids(job.id) if grids else []
+    return Summary(job, epochs, grid=rows[-1].path if rows else None, grid_epoch=rows[-1].epoch if rows else None,
+                   quality=latest,
+                   collapse=collapse_text(latest.collapse_reasons) if latest is not None and latest.collapse else None)
+
+
+def job_dict(job: "Job", store: "Store | None" = None, *, details: bool = False) -> dict:
+    """A job as JSON-safe data; with details (and the store): its epochs, grids, artifacts,
+    quality figures and children."""
+    d = jsonable(job)
+    d.pop("spec", None)
+    d["spec"] = job.spec
+    if details and store is not None:
+        epochs = store.epochs(job.id)
+        d["epochs_done"] = epochs[-1].epoch if epochs else 0
+        d["epochs"] = jsonable(epochs)
+        d["grids"] = [{"epoch": g.epoch, "path": g.path} for g in store.grids(job.id)]
+        d["artifacts"] = jsonable(store.artifacts(job.id))
+        d["metrics"] = jsonable(store.metrics(job.id))
+        d["children"] = [c.id for c in store.children(job.id)]
+    return d
