@@ -194,3 +194,17 @@ def test_unreachable_database_is_one_line(cli, home, monkeypatch):
     for args in (["list"], ["status", "abcd"], ["submit", "--epochs", "1"]):
         line = assert_one_line_error(cli(*args), "database error at postgresql+psycopg://ganctl:***@127.0.0.1")
         assert "hunter2" not in line
+
+
+def test_debug_setting_shows_the_traceback_instead(tmp_path):
+    """GANCTL_DEBUG=1 (read by Settings, like every GANCTL_* variable): the same bad input raises
+    with its traceback rather than the one line; still nothing is written."""
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "ganctl.cli.main", "submit", "--arch", "nope"]
+    plain = subprocess.run(cmd, env=subprocess_env(home), capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr, plain.stderr
+    debug = subprocess.run(cmd, env=subprocess_env(home, GANCTL_DEBUG="1"), capture_output=True, text=True,
+                           timeout=120)
+    assert debug.returncode == 1, debug.stderr
+    assert "Traceback" in debug.stderr and "unknown arch 'nope'" in debug.stderr
+    assert job_rows(home) == []
