@@ -46,6 +46,5 @@ def list_jobs(
     console.print(table)
 
 
-
 def _progress(store, job) -> dict:
     return service.summary(store, job, grids=False).progress()

@@ -13,11 +13,11 @@ from kombu import Exchange, Queue
 from kombu.utils.url import maybe_sanitize_url
 
 from ganctl.jobs.config import Settings, get_settings
-from ganctl.jobs.queues import QUEUES
+from ganctl.jobs.queues import QUEUE_FOR_KIND, QUEUES
 
 TRAIN_TASK, SAMPLE_TASK, EVAL_TASK = "ganctl.train", "ganctl.sample", "ganctl.eval"
-TASK_FOR_KIND = {"train": (TRAIN_TASK, "train"), "sample": (SAMPLE_TASK, "sample"),
-                 "eval": (EVAL_TASK, "sample")}
+TASK_FOR_KIND = {kind: (name, QUEUE_FOR_KIND[kind])
+                 for kind, name in (("train", TRAIN_TASK), ("sample", SAMPLE_TASK), ("eval", EVAL_TASK))}
 
 
 def is_sqla(url: str) -> bool:
@@ -93,8 +93,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_default_queue="train",
         task_default_exchange="train",
-        task_routes={TRAIN_TASK: {"queue": "train"}, SAMPLE_TASK: {"queue": "sample"},
-                     EVAL_TASK: {"queue": "sample"}},
+        task_routes={name: {"queue": queue} for name, queue in TASK_FOR_KIND.values()},
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
