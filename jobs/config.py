@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     submit_timeout: float = 10.0
     # GANCTL_DEBUG=1: a command shows the traceback of an error instead of its one line.
     debug: bool = False
+
+    @field_validator("debug", mode="before")
+    @classmethod
+    def _any_debug_value(cls, v):
+        # As before it was a setting: any value but empty/0/false/no/off turns it on (never an error).
+        return str(v).strip().lower() not in ("", "0", "false", "no", "off")
 
     @property
     def resolved_database_url(self) -> str:
