@@ -163,8 +163,9 @@ def test_sample_task(tasks, store, home, monkeypatch):
 
     parent = _job(store)
     claimed = store.claim(parent.id, worker="w", gpu="cpu", lease_s=60)
+    assert store.record_artifacts(parent.id, claimed.attempts,
+                                  [ArtifactRow("h5-generator", "/x/generator.h5", 1, "b" * 64)])
     store.finish(parent.id, claimed.attempts, "completed")
-    store.record_artifacts(parent.id, [ArtifactRow("h5-generator", "/x/generator.h5", 1, "b" * 64)])
     child = store.create_job("sample", {"n": 3, "seed": 5, "format": "h5"}, parent_id=parent.id)
     seen = {}
 
