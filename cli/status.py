@@ -93,7 +93,7 @@ def dataset_text(spec: dict, data: dict | None) -> str:
     text = spec.get("dataset", "fashion-mnist")
     if data:
         shape = "x".join(str(x) for x in data.get("image_shape", []))
-        text += f"  {data.get('images', '?')} images {shape}  skipped {data.get('skipped', 0)}"
+        text += f"  {data.get('images', '?')} images {shape}, {data.get('skipped', 0)} skipped"
         if data.get("cache_hit"):
             text += "  (decoded from cache)"
     return text

@@ -1,5 +1,6 @@
-"""What a running task needs around the training library: the store, the heartbeat thread that
-renews the job's lease, and the training hooks (epoch rows, grids, cancel checks, fencing).
+"""What a running task needs around the library: the store, the job's lease (a heartbeat thread
+that renews it, and the fence every write goes through), and the training hooks (epoch rows,
+grids, cancel checks).
 
 Fault injection for the reliability tests: GANCTL_TEST_CRASH_AT_EPOCH=N makes a training task
 SIGKILL its own worker process at the first batch of epoch N (as a segfault or the OOM killer
@@ -68,39 +69,64 @@ class Heartbeat(threading.Thread):
             self.join(timeout=5)
 
 
-class Progress:
-    """Training hooks: epoch rows + grids, throttled heartbeats and cancel checks, fencing."""
+class Lease:
+    """A claimed job's hold on its row, the same for every task kind: a Heartbeat thread renews it
+    from claim to finish; `fenced` once a renewal or a write is refused (another attempt owns the
+    job now), after which the task stops writing. A context manager: the thread runs inside it."""
 
-    def __init__(self, job, cancel_every: float = 1.0):
-        self.job, self.store, self.settings = job, store(), get_settings()
-        self.cancel_every, self.fenced = cancel_every, False
-        self._beat = self._cancel_checked = time.monotonic()
-        self._cancelled = False
-        crash = os.environ.get(CRASH_AT_EPOCH, "").strip()
-        self._crash_at = int(crash) if crash.isdigit() else None
+    def __init__(self, job):
+        self.job, self.fenced = job, False
+        self._beat = Heartbeat(job, get_settings().heartbeat_every, self.lost)
+
+    def __enter__(self) -> "Lease":
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._beat.stop()
 
     def lost(self) -> None:
-        """The lease is gone (another worker claimed the job): stop at the next batch."""
+        """The lease is gone (another worker claimed the job): stop at the next chance."""
         if not self.fenced:
             log.warning("job %s: heartbeat refused, attempt %d no longer owns the job",
                         self.job.id, self.job.attempts)
         self.fenced = True
+
+    def kept(self, ok: bool) -> bool:
+        """`ok` (a fenced write's answer), noting a refusal."""
+        if not ok:
+            self.lost()
+        return ok
+
+    def record_artifacts(self, rows) -> bool:
+        return self.kept(store().record_artifacts(self.job.id, self.job.attempts, list(rows)))
+
+
+class Progress:
+    """Training hooks: epoch rows + grids, throttled heartbeats and cancel checks, fencing."""
+
+    def __init__(self, lease: Lease, cancel_every: float = 1.0):
+        self.lease, self.job, self.store, self.settings = lease, lease.job, store(), get_settings()
+        self.cancel_every = cancel_every
+        self._beat = self._cancel_checked = time.monotonic()
+        self._cancelled = False
+        crash = os.environ.get(CRASH_AT_EPOCH, "").strip()
+        self._crash_at = int(crash) if crash.isdigit() else None
 
     @property
     def shutting_down(self) -> bool:
         return SHUTDOWN.is_set()
 
     def on_epoch(self, r) -> bool:
-        ok = self.store.record_epoch(self.job.id, self.job.attempts, r.epoch, r.d_loss, r.g_loss,
-                                     r.seconds, r.images_per_s)
+        job = self.job
+        ok = self.store.record_epoch(job.id, job.attempts, r.epoch, r.d_loss, r.g_loss, r.seconds, r.images_per_s)
         if ok and r.grid_png is not None:
-            self.store.record_grid(self.job.id, r.epoch, r.grid_png, str(r.grid_path))
+            ok = self.store.record_grid(job.id, job.attempts, r.epoch, r.grid_png, str(r.grid_path))
         q = getattr(r, "quality", None)
         if ok and q:
-            ok = self.store.record_metrics(self.job.id, self.job.attempts, r.epoch, int(q.get("n") or 0), q,
+            ok = self.store.record_metrics(job.id, job.attempts, r.epoch, int(q.get("n") or 0), q,
                                            bool(q.get("collapse")))
-        self.fenced = self.fenced or not ok
-        return ok
+        return self.lease.kept(ok)
 
     def on_batch(self, epoch: int, step: int, steps: int) -> None:
         if self._crash_at is not None and epoch == self._crash_at:
@@ -108,11 +134,10 @@ class Progress:
             os.kill(os.getpid(), signal.SIGKILL)
         if time.monotonic() - self._beat >= self.settings.heartbeat_every:
             self._beat = time.monotonic()
-            if not self.store.heartbeat(self.job.id, self.job.attempts):
-                self.fenced = True
+            self.lease.kept(self.store.heartbeat(self.job.id, self.job.attempts))
 
     def should_stop(self) -> bool:
-        if self.fenced or self._cancelled or self.shutting_down:
+        if self.lease.fenced or self._cancelled or self.shutting_down:
             return True
         if time.monotonic() - self._cancel_checked >= self.cancel_every:
             self._cancel_checked = time.monotonic()

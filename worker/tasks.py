@@ -1,21 +1,27 @@
 """Celery tasks: glue only. Take a job id, claim the row, call ganctl.jobs, record the outcome.
 
-TensorFlow is imported inside the task bodies (via ganctl.jobs.train / sample), never at module level.
-The row's `attempts` after claim() is the fencing token for every write.
+Every task kind (train, sample, eval) is a `@job_task` body: `body(job, lease) -> result dict`,
+the call into ganctl.jobs and what it records. The wrapper around it is the same for all: refuse a
+bad id, claim (drop a duplicate delivery), hold the lease (heartbeat) from claim to finish, map
+the outcome to one fenced finish (completed with the body's result, failed with a one-line error,
+cancelled, or handed back on a warm shutdown). TensorFlow is imported inside the bodies (via
+ganctl.jobs.train / sample), never at module level. The row's `attempts` after claim() is the
+fencing token for every write.
 
 Reliability (see README "Guarantees"):
 - a job id from a message must be a canonical UUID, and every folder built from one must stay
   under the artifacts root; anything else is dropped before the store or the disk is touched;
-- a claimed job's lease is renewed by a heartbeat thread every GANCTL_HEARTBEAT_EVERY seconds
-  (not only between batches: loading TensorFlow, the data or a checkpoint can take longer than
-  the lease); a refused heartbeat (another worker holds the job now) stops the training;
+- a claimed job's lease is renewed by a heartbeat thread every GANCTL_HEARTBEAT_EVERY seconds,
+  for every task kind (not only between batches: loading TensorFlow, the data or a checkpoint,
+  or writing 100000 sample PNGs, can take longer than the lease); a refused heartbeat or write
+  (another worker holds the job now) stops the training, and no later write of it is accepted;
 - a second delivery of a job that is running under a live lease is dropped (acknowledged);
   the reaper re-publishes the job if that lease ever expires;
 - a warm shutdown (SIGTERM) stops training at the next batch and gives the job back
   (running -> queued, not counted as an attempt) and re-publishes it: the next worker resumes
   from the last checkpoint instead of this one finishing a run of hours first.
 
-Ids and folders: ids.py; the store, heartbeat and training hooks: hooks.py.
+Ids and folders: ids.py; the store, the lease (heartbeat, fence) and training hooks: hooks.py.
 """
 from __future__ import annotations
 
@@ -23,17 +29,18 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Callable
 
 from ganctl.jobs.config import get_settings
-from ganctl.jobs.store.repo import ArtifactRow, NotFound
+from ganctl.jobs.store.repo import ArtifactRow, Job, NotFound
 from ganctl.worker.app import EVAL_TASK, SAMPLE_TASK, TRAIN_TASK, app, publish
-from ganctl.worker.hooks import CRASH_AT_EPOCH, SHUTDOWN, Heartbeat, Progress, one_line, store
+from ganctl.worker.hooks import CRASH_AT_EPOCH, SHUTDOWN, Heartbeat, Lease, Progress, one_line, store
 from ganctl.worker.ids import BadJobId, job_dir, valid_job_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train_job", "sample_job", "eval_job", "store", "BadJobId", "job_dir", "valid_job_id",
-           "Heartbeat", "Progress", "SHUTDOWN", "CRASH_AT_EPOCH"]
+__all__ = ["train_job", "sample_job", "eval_job", "job_task", "store", "BadJobId", "job_dir", "valid_job_id",
+           "Heartbeat", "Lease", "Progress", "SHUTDOWN", "CRASH_AT_EPOCH"]
 
 
 def _claim(task, job_id):
@@ -67,21 +74,49 @@ def _claim(task, job_id):
     return None
 
 
-@app.task(name=TRAIN_TASK, bind=True)
-def train_job(self, job_id: str) -> None:
-    job = _claim(self, job_id)
-    if job is None:
-        return
-    from ganctl.jobs import device, train
-    from ganctl.jobs.spec import TrainSpec
+def job_task(name: str) -> Callable:
+    """Register `body(job, lease) -> result dict` as the Celery task `name`: claim -> lease -> run
+    -> finish (module docstring). The body raises to fail; ganctl.jobs.train's Fenced / Cancelled /
+    NonFiniteLoss mean: stop quietly / cancelled (or handed back) / failed with that message."""
+    def register(body: Callable[[Job, Lease], dict]):
+        def task(self, job_id: str) -> None:
+            job = _claim(self, job_id)
+            if job is None:
+                return
+            with Lease(job) as lease:
+                _run(body, job, lease)
 
-    hooks = Progress(job)
-    beat = Heartbeat(job, get_settings().heartbeat_every, hooks.lost)
-    beat.start()
+        task.__name__, task.__doc__ = body.__name__, body.__doc__
+        return app.task(name=name, bind=True)(task)
+
+    return register
+
+
+def _run(body, job: Job, lease: Lease) -> None:
+    from ganctl.jobs import device, train  # train: the outcomes a body raises (no TensorFlow yet)
+
     try:
-        _train(job, hooks, device, train, TrainSpec)
-    finally:
-        beat.stop()
+        device.configure()
+        result = body(job, lease)
+    except train.Fenced:
+        lease.fenced = True
+    except train.Cancelled as exc:
+        if lease.fenced:
+            pass
+        elif SHUTDOWN.is_set() and not store().is_cancel_requested(job.id):
+            _give_back(job, str(exc).replace("cancelled", "stopped", 1))
+        else:
+            store().finish(job.id, job.attempts, "cancelled", error=str(exc))
+    except train.NonFiniteLoss as exc:
+        store().finish(job.id, job.attempts, "failed", error=" ".join(str(exc).split()))
+    except Exception as exc:  # noqa: BLE001 - any failure becomes the row's one-line error
+        log.exception("job %s failed", job.id)
+        store().finish(job.id, job.attempts, "failed", error=one_line(exc))
+    else:
+        if not lease.fenced:
+            lease.kept(store().finish(job.id, job.attempts, "completed", result=result))
+    if lease.fenced:
+        log.warning("job %s: another worker owns it now; stopping", job.id)
 
 
 def _give_back(job, reason: str) -> None:
@@ -100,84 +135,61 @@ def _give_back(job, reason: str) -> None:
                 job.id, reason)
 
 
-def _train(job, hooks, device, train, TrainSpec) -> None:
-    try:
-        device.configure()
-        spec = TrainSpec.model_validate(job.spec)
-        workdir = job_dir(get_settings().resolved_artifacts_dir, job.id)
-        result = train.run(spec, workdir, train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
-    except train.Fenced:
-        log.warning("job %s: another worker owns it now; stopping", job.id)
-    except train.Cancelled as exc:
-        if hooks.fenced:
-            log.warning("job %s: another worker owns it now; stopping", job.id)
-        elif hooks.shutting_down and not store().is_cancel_requested(job.id):
-            _give_back(job, str(exc).replace("cancelled", "stopped", 1))
-        else:
-            store().finish(job.id, job.attempts, "cancelled", error=str(exc))
-    except train.NonFiniteLoss as exc:
-        store().finish(job.id, job.attempts, "failed", error=" ".join(str(exc).split()))
-    except Exception as exc:  # noqa: BLE001 - any failure becomes the row's one-line error
-        log.exception("job %s failed", job.id)
-        store().finish(job.id, job.attempts, "failed", error=one_line(exc))
-    else:
-        store().record_artifacts(job.id, [ArtifactRow(format=a.format, path=str(a.path), bytes=a.bytes,
-                                                      sha256=a.sha256) for a in result.artifacts])
-        store().finish(job.id, job.attempts, "completed", result={
-            "epochs_done": result.epochs_done, "d_loss": result.d_loss, "g_loss": result.g_loss,
-            "precision": getattr(result, "precision", None),
-            "resumed_from": getattr(result, "resumed_from", 0)})
+def _folder(job_id: str) -> Path:
+    return job_dir(get_settings().resolved_artifacts_dir, job_id)
 
 
-@app.task(name=SAMPLE_TASK, bind=True)
-def sample_job(self, job_id: str) -> None:
-    job = _claim(self, job_id)
-    if job is None:
-        return
-    from ganctl.jobs import artifacts, device, sample
+def _recorded(lease: Lease, rows: list[ArtifactRow]) -> None:
+    from ganctl.jobs import train
+
+    if not lease.record_artifacts(rows):
+        raise train.Fenced("artifacts refused")
+
+
+@job_task(TRAIN_TASK)
+def train_job(job: Job, lease: Lease) -> dict:
+    from ganctl.jobs import train
+    from ganctl.jobs.spec import TrainSpec
+
+    hooks = Progress(lease)
+    result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
+                       train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
+    _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path), bytes=a.bytes, sha256=a.sha256)
+                      for a in result.artifacts])
+    # `data` (images used, files skipped, decode cache hit) is what `ganctl status` shows.
+    return {"epochs_done": result.epochs_done, "d_loss": result.d_loss, "g_loss": result.g_loss,
+            "precision": result.precision, "resumed_from": result.resumed_from, "data": dict(result.data)}
+
+
+@job_task(SAMPLE_TASK)
+def sample_job(job: Job, lease: Lease) -> dict:
+    from ganctl.jobs import artifacts, sample
     from ganctl.jobs.spec import SampleSpec, TrainSpec
 
-    try:
-        device.configure()
-        parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
-        expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-        root = get_settings().resolved_artifacts_dir
-        res = sample.sample_to(TrainSpec.model_validate(parent.spec), job_dir(root, parent.id),
-                               job_dir(root, job.id), s.n, s.seed, s.format, expected)
-        folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
-        rows = [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
-                for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))]
-        store().record_artifacts(job.id, rows)
-        store().finish(job.id, job.attempts, "completed", result={
-            "grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]})
-    except Exception as exc:  # noqa: BLE001
-        log.exception("job %s failed", job.id)
-        store().finish(job.id, job.attempts, "failed", error=one_line(exc))
+    parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
+    expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
+    res = sample.sample_to(TrainSpec.model_validate(parent.spec), _folder(parent.id), _folder(job.id),
+                           s.n, s.seed, s.format, expected)
+    folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
+    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
+                      for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))])
+    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]}
 
 
-@app.task(name=EVAL_TASK, bind=True)
-def eval_job(self, job_id: str) -> None:
+@job_task(EVAL_TASK)
+def eval_job(job: Job, lease: Lease) -> dict:
     """Quality figures of a training job's exported generator: the eval job's result, and a metrics
-    row (epoch None) of the training job."""
-    job = _claim(self, job_id)
-    if job is None:
-        return
-    from ganctl.jobs import device, evaluation
+    row (epoch None) of the training job. The lease matters here too: a first use trains the
+    quality classifier."""
+    from ganctl.jobs import evaluation, train
     from ganctl.jobs.spec import EvalSpec, TrainSpec
 
-    beat = Heartbeat(job, get_settings().heartbeat_every, lambda: None)  # a first use trains the classifier
-    beat.start()
-    try:
-        device.configure()
-        parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
-        expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-        export = job_dir(get_settings().resolved_artifacts_dir, parent.id) / "export"
-        q = evaluation.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
-                                    expected.get("h5-generator"))
-        store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]))
-        store().finish(job.id, job.attempts, "completed", result=q)
-    except Exception as exc:  # noqa: BLE001
-        log.exception("job %s failed", job.id)
-        store().finish(job.id, job.attempts, "failed", error=one_line(exc))
-    finally:
-        beat.stop()
+    parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
+    expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
+    q = evaluation.score_export(TrainSpec.model_validate(parent.spec), _folder(parent.id) / "export", e.n, e.seed,
+                                expected.get("h5-generator"))
+    # A row of the parent, fenced by this eval job's attempt: a stale eval adds no second row.
+    if not lease.kept(store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]),
+                                             held=(job.id, job.attempts))):
+        raise train.Fenced("metrics refused")
+    return q

@@ -273,24 +273,6 @@ class Store(SchemaMixin, ResultsMixin):
 
     # ------------------------------------------------------------------ state machine
 
-    def set_status(self, job_id: str, from_: tuple[str, ...], to: str) -> bool:
-        """Generic compare-and-set: ``status in from_ -> to``. False when the job is elsewhere."""
-        if to not in STATUSES or any(s not in STATUSES for s in from_):
-            raise StoreError(f"unknown status in {from_!r} -> {to!r}")
-        values: dict[str, Any] = {"status": to}
-        now = utcnow()
-        if to in TERMINAL:
-            values["finished_at"] = now
-        elif to == "running":
-            values["heartbeat_at"] = now
-            values["started_at"] = func.coalesce(jobs_table.c.started_at, now)
-        stmt = (
-            update(jobs_table)
-            .where(jobs_table.c.id == job_id, jobs_table.c.status.in_(tuple(from_)))
-            .values(**values)
-        )
-        return self._tx(lambda conn: conn.execute(stmt).rowcount == 1)
-
     def _claimable(self, cutoff: datetime):
         c = jobs_table.c
         return or_(

@@ -1,5 +1,6 @@
 """What a job produced: epoch rows, sample grids, artifacts and quality figures. A mixin of Store
-(uses its _tx/_read/_must); epoch and metrics rows are upserts fenced by the job's attempt."""
+(uses its _tx/_read/_must). Every write a worker makes (epochs, grids, artifacts, per-epoch
+metrics) is fenced by the attempt it holds: refused (False) once another attempt owns the job."""
 from __future__ import annotations
 
 import math
@@ -70,22 +71,28 @@ class ResultsMixin:
 
         return self._tx(run)
 
-    def record_grid(self, job_id: str, epoch: int, png: bytes, path: str) -> None:
-        def run(conn: Connection) -> None:
-            self._must(conn, job_id)
+    def record_grid(self, job_id: str, attempt: int, epoch: int, png: bytes, path: str) -> bool:
+        """Upsert one epoch's sample grid; fenced like record_epoch (False: another attempt owns it)."""
+        def run(conn: Connection) -> bool:
+            now = utcnow()
+            if not _still_owned(conn, job_id, attempt, now):
+                return False
             self._upsert(
                 conn,
                 grids_table,
-                {"job_id": job_id, "epoch": int(epoch), "png": bytes(png), "path": str(path), "recorded_at": utcnow()},
+                {"job_id": job_id, "epoch": int(epoch), "png": bytes(png), "path": str(path), "recorded_at": now},
                 ["job_id", "epoch"],
             )
+            return True
 
-        self._tx(run)
+        return self._tx(run)
 
-    def record_artifacts(self, job_id: str, rows: list[ArtifactRow]) -> None:
-        def run(conn: Connection) -> None:
-            self._must(conn, job_id)
+    def record_artifacts(self, job_id: str, attempt: int, rows: list[ArtifactRow]) -> bool:
+        """Upsert artifact rows by format; fenced like record_epoch (False: another attempt owns it)."""
+        def run(conn: Connection) -> bool:
             now = utcnow()
+            if not _still_owned(conn, job_id, attempt, now):
+                return False
             for r in rows:
                 self._upsert(
                     conn,
@@ -100,8 +107,9 @@ class ResultsMixin:
                     },
                     ["job_id", "format"],
                 )
+            return True
 
-        self._tx(run)
+        return self._tx(run)
 
     def epochs(self, job_id: str) -> list[EpochRow]:
         c = epochs_table.c
@@ -132,10 +140,12 @@ class ResultsMixin:
         return self._read(lambda conn: [ArtifactRow(r.format, r.path, r.bytes, r.sha256) for r in conn.execute(q)])
 
     def record_metrics(self, job_id: str, attempt: int | None, epoch: int | None, n: int,
-                       values: dict, collapse: bool) -> bool:
+                       values: dict, collapse: bool, *, held: tuple[str, int] | None = None) -> bool:
         """Upsert a job's quality figures at `epoch` (a re-run epoch overwrites); epoch None (an
         on-demand evaluation) adds a row each time. With `attempt`, fenced like record_epoch:
-        refused (False) unless the job is running under it. Without, the job must exist."""
+        refused (False) unless the job is running under it. Without, the job must exist; with
+        `held` = (eval job id, its attempt), the row is written only while that job, which
+        computed the figures, still holds that attempt."""
         clean = jsonable(dict(values))
 
         def run(conn: Connection) -> bool:
@@ -145,6 +155,8 @@ class ResultsMixin:
                     return False
             else:
                 self._must(conn, job_id)
+            if held is not None and not _still_owned(conn, held[0], held[1], now):
+                return False
             row = {"job_id": job_id, "epoch": None if epoch is None else int(epoch), "n": int(n),
                    "values": clean, "collapse": bool(collapse), "recorded_at": now}
             if epoch is None:

@@ -39,7 +39,7 @@ def test_status_text(cli, home, store):
     job = store.create_job("train", {"arch": "dcgan", "epochs": 3, "classes": [1]}, total_epochs=3)
     job = store.claim(job.id, worker="cpu-train@host", gpu="cpu", lease_s=60)
     store.record_epoch(job.id, job.attempts, 1, 0.5, 1.5, 2.0, 128.0)
-    store.record_grid(job.id, 1, b"\x89PNG", "/tmp/grid_1.png")
+    store.record_grid(job.id, job.attempts, 1, b"\x89PNG", "/tmp/grid_1.png")
     out = cli("status", job.id[:8])
     assert out.exit_code == 0, out.stderr
     text = out.stdout
@@ -99,12 +99,14 @@ def test_cancel_queued_and_running(cli, home, store):
     assert store.is_cancel_requested(running.id)
 
 
-def _finished_job(store, status, epochs=2, error=None):
+def _finished_job(store, status, epochs=2, error=None, artifacts=()):
     job = store.create_job("train", {"arch": "dcgan", "epochs": epochs}, total_epochs=epochs)
     job = store.claim(job.id, worker="w", gpu="cpu", lease_s=60)
     for e in range(1, epochs + 1):
         store.record_epoch(job.id, job.attempts, e, 0.6, 0.9, 1.0, 10.0)
-        store.record_grid(job.id, e, b"png", f"/g/{e}.png")
+        store.record_grid(job.id, job.attempts, e, b"png", f"/g/{e}.png")
+    if artifacts:
+        assert store.record_artifacts(job.id, job.attempts, list(artifacts))
     store.finish(job.id, job.attempts, status, error=error)
     return job
 
@@ -136,8 +138,7 @@ def test_watch_json_lines(cli, home, store):
 def test_sample_no_wait_creates_child_and_publishes(cli, home, store):
     from ganctl.jobs.store.repo import ArtifactRow
 
-    job = _finished_job(store, "completed")
-    store.record_artifacts(job.id, [ArtifactRow("h5-generator", "/x/generator.h5", 10, "a" * 64)])
+    job = _finished_job(store, "completed", artifacts=[ArtifactRow("h5-generator", "/x/generator.h5", 10, "a" * 64)])
     out = cli("sample", job.id[:8], "--n", "4", "--seed", "3", "--no-wait", "--json")
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
@@ -150,8 +151,7 @@ def test_sample_no_wait_creates_child_and_publishes(cli, home, store):
 def test_sample_wait_times_out_without_worker(cli, home, store):
     from ganctl.jobs.store.repo import ArtifactRow
 
-    job = _finished_job(store, "completed")
-    store.record_artifacts(job.id, [ArtifactRow("h5-generator", "/x/generator.h5", 10, "a" * 64)])
+    job = _finished_job(store, "completed", artifacts=[ArtifactRow("h5-generator", "/x/generator.h5", 10, "a" * 64)])
     out = cli("sample", job.id, "--timeout", "1", "--poll", "0.1")
     assert out.exit_code == 1
     assert "still queued after 1 s" in out.stderr and "ganctl worker" in out.stderr

@@ -70,14 +70,15 @@ def test_ambiguous_prefix(cli, home, store):
 
 def _train_job(store, status="completed", artifacts=("h5-generator", "savedmodel-generator")):
     job = store.create_job("train", {"arch": "dcgan", "epochs": 1}, total_epochs=1)
-    if status in ("running", "completed", "failed"):
-        job = store.claim(job.id, worker="test", gpu="cpu", lease_s=60)
-    if status in ("completed", "failed"):
-        store.finish(job.id, job.attempts, status, error=None if status == "completed" else "boom")
     from ganctl.jobs.store.repo import ArtifactRow
 
-    if artifacts:
-        store.record_artifacts(job.id, [ArtifactRow(f, f"/nowhere/{f}", 1, "0" * 64) for f in artifacts])
+    if status in ("running", "completed", "failed"):
+        job = store.claim(job.id, worker="test", gpu="cpu", lease_s=60)
+        if artifacts:  # written by the attempt that holds the job, before it finishes
+            assert store.record_artifacts(job.id, job.attempts,
+                                          [ArtifactRow(f, f"/nowhere/{f}", 1, "0" * 64) for f in artifacts])
+    if status in ("completed", "failed"):
+        store.finish(job.id, job.attempts, status, error=None if status == "completed" else "boom")
     return store.get_job(job.id)
 
 

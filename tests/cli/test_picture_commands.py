@@ -45,11 +45,11 @@ def job(home, store):
         assert store.record_epoch(j.id, claimed.attempts, epoch, d, g, 2.5, 2800.0)
         path = root / j.id / "grids" / f"epoch_{epoch:04d}.png"
         png = grid_png(rng.integers(0, 256, (12, 28, 28, 1), dtype=np.uint8), path=path)
-        store.record_grid(j.id, epoch, png, str(path))
+        store.record_grid(j.id, claimed.attempts, epoch, png, str(path))
     h5 = root / j.id / "export" / "generator.h5"
     h5.parent.mkdir(parents=True)
     h5.write_bytes(b"not really hdf5")
-    store.record_artifacts(j.id, [ArtifactRow("h5-generator", str(h5), h5.stat().st_size,
+    store.record_artifacts(j.id, claimed.attempts, [ArtifactRow("h5-generator", str(h5), h5.stat().st_size,
                                               hashlib.sha256(h5.read_bytes()).hexdigest())])
     assert store.finish(j.id, claimed.attempts, "completed", result={
         "epochs_done": EPOCHS, "quality": {"fd": 12.5, "coverage": 0.8, "classes": [0, 12]}})
@@ -57,7 +57,7 @@ def job(home, store):
     s = store.create_job("sample", {"n": 12, "seed": 1, "format": "h5"}, parent_id=j.id)
     sc = store.claim(s.id, worker="test@host", gpu="cpu", lease_s=120)
     sample_png = grid_png(rng.integers(0, 256, (12, 28, 28, 1), dtype=np.uint8), path=root / s.id / "grid.png")
-    store.record_artifacts(s.id, [ArtifactRow("sample-grid", str(root / s.id / "grid.png"), len(sample_png),
+    store.record_artifacts(s.id, sc.attempts, [ArtifactRow("sample-grid", str(root / s.id / "grid.png"), len(sample_png),
                                               hashlib.sha256(sample_png).hexdigest())])
     assert store.finish(s.id, sc.attempts, "completed", result={"grid": str(root / s.id / "grid.png")})
     return store.get_job(j.id)

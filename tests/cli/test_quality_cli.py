@@ -22,7 +22,7 @@ BAD = GOOD | {"fd": 390.0, "recall": 0.0, "coverage": 0.01, "collapse": True,
               "collapse_reasons": ["coverage 0.01 < 0.0865", "recall 0 < 0.05"]}
 
 
-def _trained(store, *, epochs=2, metrics=(), dataset=None):
+def _trained(store, *, epochs=2, metrics=(), dataset=None, artifacts=()):
     spec = {"arch": "dcgan", "epochs": epochs, "classes": [1]}
     if dataset:
         spec["dataset"] = dataset
@@ -32,6 +32,8 @@ def _trained(store, *, epochs=2, metrics=(), dataset=None):
         assert store.record_epoch(job.id, c.attempts, e, 0.6, 0.9, 1.0, 256.0)
     for e, values in metrics:
         assert store.record_metrics(job.id, c.attempts, e, values["n"], values, values["collapse"])
+    if artifacts:
+        assert store.record_artifacts(job.id, c.attempts, list(artifacts))
     assert store.finish(job.id, c.attempts, "completed")
     return store.get_job(job.id)
 
@@ -146,8 +148,7 @@ def test_eval_task_stores_the_figures_twice(tasks, store, home, monkeypatch):
 
     import numpy as np
 
-    parent = _trained(store)
-    store.record_artifacts(parent.id, [ArtifactRow("h5-generator", "/x/generator.h5", 1, "c" * 64)])
+    parent = _trained(store, artifacts=[ArtifactRow("h5-generator", "/x/generator.h5", 1, "c" * 64)])
     child = store.create_job("eval", {"n": 64, "seed": 3}, parent_id=parent.id)
     seen = {}
 

@@ -44,7 +44,9 @@ def test_train_completed(tasks, store, home, monkeypatch):
         f = Path(workdir) / "export" / "generator.h5"
         f.parent.mkdir(parents=True)
         f.write_bytes(b"weights")
-        return train.TrainResult(2, 0.7, 2.8, "fp32", 0, [artifacts.ArtifactFile("h5-generator", str(f), *artifacts.digest(f))])
+        return train.TrainResult(2, 0.7, 2.8, "fp32", 0, [artifacts.ArtifactFile("h5-generator", str(f), *artifacts.digest(f))],
+                                 {"source": "/pics", "images": 96, "image_shape": [64, 64, 3], "skipped": 1,
+                                  "cache_hit": False})
 
     monkeypatch.setattr(train, "run", fake_run)
     tasks.train_job.apply(args=[job.id])
@@ -52,6 +54,7 @@ def test_train_completed(tasks, store, home, monkeypatch):
     assert done.status == "completed", done.error
     assert done.attempts == 1 and done.gpu == "cpu" and done.worker
     assert done.result["epochs_done"] == 2 and done.result["precision"] == "fp32"
+    assert done.result["data"]["images"] == 96 and done.result["data"]["skipped"] == 1  # what status shows
     assert calls["workdir"] == home / "artifacts" / job.id
     assert calls["spec"].arch == "dcgan" and calls["spec"].limit == 64
     assert [(e.epoch, e.g_loss) for e in store.epochs(job.id)] == [(1, 1.8), (2, 2.8)]
@@ -163,8 +166,9 @@ def test_sample_task(tasks, store, home, monkeypatch):
 
     parent = _job(store)
     claimed = store.claim(parent.id, worker="w", gpu="cpu", lease_s=60)
+    assert store.record_artifacts(parent.id, claimed.attempts,
+                                  [ArtifactRow("h5-generator", "/x/generator.h5", 1, "b" * 64)])
     store.finish(parent.id, claimed.attempts, "completed")
-    store.record_artifacts(parent.id, [ArtifactRow("h5-generator", "/x/generator.h5", 1, "b" * 64)])
     child = store.create_job("sample", {"n": 3, "seed": 5, "format": "h5"}, parent_id=parent.id)
     seen = {}
 
@@ -205,3 +209,59 @@ def test_sample_task_failure(tasks, store, monkeypatch):
     tasks.sample_job.apply(args=[child.id])
     done = store.get_job(child.id)
     assert done.status == "failed" and done.error == "ArtifactError: generator.h5: sha256 mismatch"
+
+
+def _trained_parent(store):
+    from ganctl.jobs.store.repo import ArtifactRow
+
+    parent = _job(store)
+    claimed = store.claim(parent.id, worker="w", gpu="cpu", lease_s=60)
+    assert store.record_artifacts(parent.id, claimed.attempts,
+                                  [ArtifactRow("h5-generator", "/x/generator.h5", 1, "b" * 64)])
+    store.finish(parent.id, claimed.attempts, "completed")
+    return parent
+
+
+def _slow_sample_to(seconds, during=None):
+    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            time.sleep(0.02)
+            if during is not None:
+                during()
+        (outdir / "images").mkdir(parents=True)
+        (outdir / "images" / "sample_0000.png").write_bytes(b"png")
+        (outdir / "grid.png").write_bytes(b"grid")
+        return sample.SampleResult(outdir / "grid.png", [outdir / "images" / "sample_0000.png"])
+
+    return fake
+
+
+def test_sample_task_holds_its_lease(tasks, store, monkeypatch):
+    """A sampling job longer than the lease keeps it: the reaper finds nothing stale meanwhile."""
+    monkeypatch.setenv("GANCTL_HEARTBEAT_EVERY", "0.1")
+    from ganctl.jobs.config import get_settings
+
+    get_settings.cache_clear()
+    child = store.create_job("sample", {"n": 1, "seed": 1, "format": "h5"}, parent_id=_trained_parent(store).id)
+    stale = []
+    monkeypatch.setattr(sample, "sample_to", _slow_sample_to(1.5, lambda: stale.extend(store.requeue_stale(0.5))))
+    tasks.sample_job.apply(args=[child.id])
+    done = store.get_job(child.id)
+    assert stale == [] and done.status == "completed" and done.attempts == 1, done.error
+
+
+def test_stale_sample_task_writes_nothing(tasks, store, monkeypatch):
+    """The sample task lost its job (another worker claimed it): its artifacts and result are refused."""
+    child = store.create_job("sample", {"n": 1, "seed": 1, "format": "h5"}, parent_id=_trained_parent(store).id)
+    stolen = []
+
+    def steal():
+        if not stolen:
+            stolen.append(store.claim(child.id, worker="thief", gpu="1", lease_s=0.0))
+
+    monkeypatch.setattr(sample, "sample_to", _slow_sample_to(0.1, steal))
+    tasks.sample_job.apply(args=[child.id])
+    now = store.get_job(child.id)
+    assert stolen[0].attempts == 2 and now.status == "running" and now.worker == "thief"
+    assert store.artifacts(child.id) == [] and now.result is None

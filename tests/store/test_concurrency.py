@@ -37,8 +37,8 @@ def _writer(url: str, shared: tuple[str, int], i: int, epochs: int, barrier, out
             ok &= s.record_epoch(shared_id, attempt, e, float(i), float(i), 0.01, 1.0)
             ok &= s.heartbeat(own.id, own_job.attempts)
             if e % 5 == 0:
-                s.record_grid(own.id, e, b"\x89PNG" + bytes([i]), f"grid_{e}.png")
-                s.record_grid(shared_id, e, b"\x89PNG" + bytes([i]), f"grid_{e}.png")
+                ok &= s.record_grid(own.id, own_job.attempts, e, b"\x89PNG" + bytes([i]), f"grid_{e}.png")
+                ok &= s.record_grid(shared_id, attempt, e, b"\x89PNG" + bytes([i]), f"grid_{e}.png")
         ok &= s.finish(own.id, own_job.attempts, "completed", result={"writer": i})
         out.put(("ok", i, ok))
     except Exception:  # noqa: BLE001

@@ -125,21 +125,20 @@ def test_upserts_never_duplicate(store):
     ]
     assert _count(store, "SELECT count(*) FROM epochs WHERE job_id = :j", j=job.id) == 2
 
-    store.record_grid(job.id, 1, b"\x89PNG-one", "grids/epoch_0001.png")
-    store.record_grid(job.id, 1, b"\x89PNG-two", "grids/epoch_0001b.png")
+    assert store.record_grid(job.id, 1, 1, b"\x89PNG-one", "grids/epoch_0001.png")
+    assert store.record_grid(job.id, 1, 1, b"\x89PNG-two", "grids/epoch_0001b.png")
     grids = store.grids(job.id, with_png=True)
     assert [(g.epoch, g.path, g.png) for g in grids] == [(1, "grids/epoch_0001b.png", b"\x89PNG-two")]
     assert store.grids(job.id)[0].png == b""
 
     a = ArtifactRow("h5-generator", "/a/g.h5", 10, "0" * 64)
-    store.record_artifacts(job.id, [a, ArtifactRow("manifest", "/a/m.json", 5, "1" * 64)])
-    store.record_artifacts(job.id, [ArtifactRow("h5-generator", "/a/g2.h5", 11, "2" * 64)])
+    assert store.record_artifacts(job.id, 1, [a, ArtifactRow("manifest", "/a/m.json", 5, "1" * 64)])
+    assert store.record_artifacts(job.id, 1, [ArtifactRow("h5-generator", "/a/g2.h5", 11, "2" * 64)])
     assert store.artifacts(job.id) == [
         ArtifactRow("h5-generator", "/a/g2.h5", 11, "2" * 64),
         ArtifactRow("manifest", "/a/m.json", 5, "1" * 64),
     ]
-    with pytest.raises(NotFound):
-        store.record_grid(str(uuid.uuid4()), 1, b"", "x")
+    assert store.record_grid(str(uuid.uuid4()), 1, 1, b"", "x") is False  # no such job: refused
 
 
 def test_nan_and_inf_round_trip(store):
@@ -208,13 +207,56 @@ def test_illegal_transitions_refused(store):
     assert store.finish(job.id, 1, "failed") is False  # already completed
     assert store.claim(job.id, worker="w", gpu=None, lease_s=0) is None
     assert store.fail(job.id, "boom") is False
-    assert store.set_status(job.id, ("queued", "running"), "running") is False
+    assert store.release(job.id, 1) is None  # completed -> queued: refused
+    with pytest.raises(IllegalTransition):
+        store.request_cancel(job.id)
     assert store.get_job(job.id).status == "completed"
     other = store.create_job("train", {})
-    assert store.set_status(other.id, ("queued",), "failed") is True
+    assert store.fail(other.id, "could not publish") is True  # queued -> failed
     assert store.get_job(other.id).finished_at is not None
-    with pytest.raises(StoreError):
-        store.set_status(other.id, ("queued",), "exploded")
+    assert not hasattr(store, "set_status")  # no unfenced state change in the store's public face
+
+
+def test_stale_attempt_cannot_write_grids_or_artifacts(store):
+    """A worker whose lease ran out and was taken over (attempt 2) writes nothing any more:
+    its grid and artifact rows are refused, the live attempt's are kept."""
+    job = _claimed(store)
+    assert store.record_grid(job.id, 1, 1, b"\x89PNG-1", "grids/epoch_0001.png")
+    time.sleep(0.01)
+    assert store.claim(job.id, worker="w2", gpu=None, lease_s=0).attempts == 2
+    assert store.record_grid(job.id, 1, 1, b"\x89PNG-stale", "stale.png") is False
+    assert store.record_grid(job.id, 1, 2, b"\x89PNG-stale", "stale.png") is False
+    stale = ArtifactRow("h5-generator", "/stale/g.h5", 1, "f" * 64)
+    assert store.record_artifacts(job.id, 1, [stale]) is False
+    assert [(g.epoch, g.path) for g in store.grids(job.id)] == [(1, "grids/epoch_0001.png")]
+    assert store.artifacts(job.id) == []
+    live = ArtifactRow("h5-generator", "/live/g.h5", 2, "a" * 64)
+    assert store.record_grid(job.id, 2, 2, b"\x89PNG-2", "grids/epoch_0002.png")
+    assert store.record_artifacts(job.id, 2, [live])
+    assert store.finish(job.id, 2, "completed")
+    # Finished: nobody writes results any more, not even the attempt that finished it.
+    assert store.record_artifacts(job.id, 2, [stale]) is False
+    assert store.record_grid(job.id, 2, 3, b"\x89PNG-late", "late.png") is False
+    assert store.artifacts(job.id) == [live] and [g.epoch for g in store.grids(job.id)] == [1, 2]
+    # Queued (handed back or re-queued by the reaper): refused too.
+    q = _claimed(store)
+    assert store.release(q.id, 1) is not None
+    assert store.record_artifacts(q.id, 1, [live]) is False and store.record_grid(q.id, 1, 1, b"x", "x") is False
+    assert store.artifacts(q.id) == [] and store.grids(q.id) == []
+
+
+def test_stale_eval_job_cannot_add_a_metrics_row(store):
+    """An eval job's figures land on its parent only while the eval job holds its attempt."""
+    parent = _claimed(store)
+    assert store.finish(parent.id, 1, "completed")
+    ev = store.create_job("eval", {"n": 10}, parent_id=parent.id)
+    assert store.claim(ev.id, worker="w1", gpu=None, lease_s=LEASE).attempts == 1
+    time.sleep(0.01)
+    assert store.claim(ev.id, worker="w2", gpu=None, lease_s=0).attempts == 2
+    assert store.record_metrics(parent.id, None, None, 10, {"fd": 1.0}, False, held=(ev.id, 1)) is False
+    assert store.metrics(parent.id) == []
+    assert store.record_metrics(parent.id, None, None, 10, {"fd": 2.0}, False, held=(ev.id, 2))
+    assert [m.values["fd"] for m in store.metrics(parent.id)] == [2.0]
 
 
 def test_fail(store):
