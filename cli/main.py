@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import (archs, cancel, data, db, evaluate, grids, listing, plot, report, sample, status, submit, watch,
-               worker)
+               worker, workers)
 
 
 class OneLineErrors(TyperGroup):
@@ -59,6 +59,7 @@ app.command("cancel")(cancel.cancel)
 app.command("sample")(sample.sample)
 app.command("eval")(evaluate.evaluate)
 app.command("worker")(worker.worker)
+app.command("workers")(workers.workers)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("grids")(grids.grids)
