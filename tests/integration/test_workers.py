@@ -47,6 +47,11 @@ def test_workers_lists_the_live_processes_and_a_duplicate_launcher_is_refused(tm
                         r"started [0-9-]+ [0-9:]+\); stop it first or pass --allow-duplicate\n", again.stderr), again.stderr
     assert "started" not in again.stdout
     assert len(_workers(env)) == 2
+    # ...unless asked for explicitly.
+    dup = ganctl_worker(env, "--cpu", "--queues", "sample", "--allow-duplicate", "--reap-every", "0")
+    dup.wait_ready(("cpu-sample",))
+    wait_until(lambda: len(_workers(env)) == 3, 30, "the duplicate's row")
+    assert dup.stop() == 0
 
     assert w.stop() == 0
     assert _workers(env) == []  # a clean exit removes its rows
