@@ -11,7 +11,8 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch, worker
+from . import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
+               worker, workers)
 from .eval import evaluate
 
 
@@ -60,6 +61,7 @@ app.command("cancel")(cancel.cancel)
 app.command("sample")(sample.sample)
 app.command("eval")(evaluate)
 app.command("worker")(worker.worker)
+app.command("workers")(workers.workers)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("grids")(grids.grids)

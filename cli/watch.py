@@ -55,6 +55,20 @@ def end_line(job, err: bool = False) -> None:
         typer.echo(f"error: job {short} {job.status}{why}", err=True)
 
 
+NOBODY_AFTER = 5.0  # seconds a job may sit queued before `follow` checks that a worker listens
+
+
+def nobody_listens(store, job) -> str | None:
+    """The one-line notice when no live registered worker consumes the job's queue, else None."""
+    from ganctl.jobs.config import get_settings
+
+    queue = service.queue_of(job)
+    if store.live_workers(queue, lease_s=get_settings().heartbeat_lease):
+        return None
+    return (f"note: no live worker listens on queue '{queue}'; start one with `ganctl worker` "
+            f"(still waiting for job {job.id[:8]})")
+
+
 def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: bool = False,
            timeout: float | None = None, json_lines: bool = False):
     """Poll the store until the job ends (or `timeout` passes); show progress unless quiet.
@@ -86,6 +100,7 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                                TextColumn("epochs"), TimeElapsedColumn(), console=console)
     shown, last_status, scored = 0, None, set()
     deadline = None if timeout is None else time.monotonic() + timeout
+    checked_at = time.monotonic() + NOBODY_AFTER  # once: a worker may still come
     with progress or nullcontext():
         if progress is not None:
             task = progress.add_task(f"{job.kind} {job.id[:8]}", total=None)
@@ -118,6 +133,10 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                 for m in [m for m in fresh if m.epoch not in printed]:
                     console.print(metrics_line(m), soft_wrap=True)
             shown, last_status = len(epochs), job.status
+            if checked_at is not None and job.status == "queued" and time.monotonic() >= checked_at:
+                checked_at = None
+                if note := nobody_listens(store, job):
+                    progress.console.print(note) if progress is not None else typer.echo(note, err=True)
             if job.finished:
                 break
             if deadline is not None and time.monotonic() > deadline:

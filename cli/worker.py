@@ -24,6 +24,9 @@ Check = Annotated[bool, typer.Option(
 LogLevel = Annotated[str, typer.Option("--loglevel", "-l", help="Celery log level.")]
 ReapEvery = Annotated[float, typer.Option("--reap-every", help="Seconds between reaper passes (0: off).",
                                           min=0)]
+AllowDuplicate = Annotated[bool, typer.Option(
+    "--allow-duplicate", help="Start even though a live `ganctl worker` on this host serves the same "
+                              "devices and queues (two trainers may then share one GPU).")]
 
 
 @user_errors
@@ -34,13 +37,16 @@ def worker(
     concurrency_check: Check = False,
     loglevel: LogLevel = "INFO",
     reap_every: ReapEvery = 30.0,
+    allow_duplicate: AllowDuplicate = False,
     json: o.Json = False,
 ) -> None:
     """Run the workers: one solo-pool Celery process per GPU, plus one for sampling.
 
     Each child sees only its GPU (CUDA_VISIBLE_DEVICES=<i>); without a GPU, one CPU process
     trains and another samples. This process supervises them: Ctrl-C / SIGTERM is a warm
-    shutdown (running jobs finish), a second one a cold shutdown.
+    shutdown (running jobs finish), a second one a cold shutdown. Each process logs to its
+    own file under $GANCTL_HOME/logs; a second launcher for the same devices on this host is
+    refused unless --allow-duplicate.
     """
     from ganctl.worker import launch
 
@@ -74,8 +80,16 @@ def worker(
         store.check_schema()  # a shared database is migrated explicitly: `ganctl db upgrade`
     else:
         store.upgrade()
+    if not allow_duplicate:  # the registry knows who serves what on this host (issue 17)
+        import socket
+
+        refusal = launch.duplicate_of(plan, store.live_workers(lease_s=s.heartbeat_lease), socket.gethostname())
+        if refusal:
+            store.close()
+            raise CliError(refusal)
     store.close()
     declare_queues(app)
     typer.echo(f"broker {safe_url(s.resolved_broker_url)}  store {store.engine.url.render_as_string(hide_password=True)}")
     typer.echo(f"artifacts {s.resolved_artifacts_dir}")
-    raise typer.Exit(launch.supervise(plan, reap_every=reap_every or None))
+    raise typer.Exit(launch.supervise(plan, reap_every=reap_every or None, log_dir=s.home / "logs",
+                                      job_lines=True))

@@ -77,7 +77,7 @@ def declare_queues(app: Celery, attempts: int = 8) -> None:
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url = settings.resolved_broker_url
-    app = Celery("ganctl", broker=url, include=["ganctl.worker.tasks"])
+    app = Celery("ganctl", broker=url, include=["ganctl.worker.tasks", "ganctl.worker.registry"])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

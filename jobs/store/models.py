@@ -200,9 +200,32 @@ class MetricsModel(Base):
     __table_args__ = (UniqueConstraint("job_id", "epoch", name="uq_metrics_job_id_epoch"),)
 
 
+class WorkerModel(Base):
+    """The worker registry: one row per live `ganctl worker` Celery process (jobs/store/workers.py).
+    `name` is the Celery node name, which a claimed job's `worker` column holds: a worker's
+    current job is derived from the jobs table, never written here."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    launcher_pid: Mapped[int | None] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(32))
+    queues: Mapped[str] = mapped_column(String(64))  # comma-separated: train,sample
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # AUTOINCREMENT on SQLite: a pruned row's id is never handed to another worker, whose row the
+    # pruned process would otherwise renew.
+    __table_args__ = (Index("ix_workers_heartbeat_at", "heartbeat_at"), {"sqlite_autoincrement": True})
+
+
 metadata = Base.metadata
 jobs_table = JobModel.__table__
 epochs_table = EpochModel.__table__
 grids_table = GridModel.__table__
 artifacts_table = ArtifactModel.__table__
 metrics_table = MetricsModel.__table__
+workers_table = WorkerModel.__table__

@@ -42,6 +42,7 @@ from .rows import (
     job_from_row,
 )
 from .schema import SCHEMA_HEAD, SchemaMixin
+from .workers import WorkerRow, WorkersMixin
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ __all__ = [
     "GridRow",
     "ArtifactRow",
     "MetricsRow",
+    "WorkerRow",
     "Store",
     "SCHEMA_HEAD",
     "normalize_url",
@@ -69,7 +71,7 @@ _LOCKED = ("database is locked", "database table is locked", "database is busy")
 _ID_RE = re.compile(r"^[0-9a-f-]+$")
 
 
-class Store(SchemaMixin, ResultsMixin):
+class Store(SchemaMixin, ResultsMixin, WorkersMixin):
     def __init__(self, url: str, *, auto_upgrade: bool = False):
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)

@@ -16,7 +16,7 @@ from .rows import SchemaOutOfDate, StoreError
 
 T = TypeVar("T")
 
-SCHEMA_HEAD = "0002"  # the newest file in alembic/versions/
+SCHEMA_HEAD = "0003"  # the newest file in alembic/versions/
 
 
 class SchemaMixin:

@@ -62,8 +62,10 @@ def test_check_plan_catches_two_trainers_on_one_gpu():
 
 
 def test_parse_gpus():
-    assert launch.parse_gpus("0,1", False) == ["0", "1"]
-    assert launch.parse_gpus(" 2 ", False) == ["2"]
+    assert launch.parse_gpus("0,1", False, detected=["0", "1"]) == ["0", "1"]
+    assert launch.parse_gpus(" 2 ", False, detected=["0", "1", "2"]) == ["2"]
+    with pytest.raises(launch.LaunchError, match="--gpus 0: nvidia-smi -L lists no GPU; use --cpu"):
+        launch.parse_gpus("0", False, detected=[])  # no gpu0 child training on the CPU
     assert launch.parse_gpus(None, True) == []
     assert launch.parse_gpus(None, False, detected=[]) == []  # default: CPU when no GPU
     assert launch.parse_gpus("all", False, detected=["0", "1"]) == ["0", "1"]
@@ -212,3 +214,62 @@ def test_worker_command_runs_store_upgrade_then_supervises(cli, home, monkeypatc
     assert [c.name for c in seen["children"]] == ["cpu-train@%h"] and seen["reap_every"] == 7
     assert (home / "ganctl.db").exists()
     assert "broker sqla+sqlite:///" in out.stdout
+
+
+def _fake_nvidia_smi(folder, gpus: int):
+    fake = folder / "nvidia-smi"
+    lines = "".join(f"echo 'GPU {i}: NVIDIA H100 (UUID: GPU-{i})'\n" for i in range(gpus))
+    fake.write_text(f"#!/bin/sh\n{lines}")
+    fake.chmod(0o755)
+
+
+@pytest.mark.parametrize("gpus", ["0", "all"])
+def test_gpus_without_a_gpu_is_one_line_exit_2(cli, tmp_path, monkeypatch, gpus):
+    """No GPU here (a fake nvidia-smi listing none): --gpus 0 fails like --gpus all."""
+    _fake_nvidia_smi(tmp_path, 0)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    out = cli("worker", "--gpus", gpus, "--concurrency-check")
+    assert out.exit_code == 2
+    assert out.stderr == f"error: --gpus {gpus}: nvidia-smi -L lists no GPU; use --cpu\n"
+    assert out.stdout == ""
+
+
+def test_gpus_0_with_a_gpu_plans_a_gpu0_child(cli, tmp_path, monkeypatch):
+    """A fake nvidia-smi listing one GPU (the GPU itself is mocked: none exists here)."""
+    _fake_nvidia_smi(tmp_path, 1)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    out = cli("worker", "--gpus", "0", "--concurrency-check")
+    assert out.exit_code == 0, out.stderr
+    assert "gpu0" in out.stdout and "CUDA_VISIBLE_DEVICES='0'" in out.stdout
+    out = cli("worker", "--gpus", "1", "--concurrency-check")
+    assert out.exit_code == 2 and out.stderr == "error: no GPU 1; nvidia-smi -L lists 0\n"
+
+
+def test_duplicate_is_judged_by_device_and_queue_on_this_host():
+    from datetime import datetime, timezone
+
+    from ganctl.jobs.store.workers import WorkerRow
+
+    t0 = datetime(2026, 12, 2, 4, 0, tzinfo=timezone.utc)
+    live = [WorkerRow(1, "cpu-train@box", "box", 4321, 4300, "cpu", ("train",), t0, t0)]
+    cpu = launch.plan_children([], ["train", "sample"])
+    refusal = launch.duplicate_of(cpu, live, "box", alive=lambda pid, since=None: True)
+    assert refusal.startswith("a ganctl worker already serves cpu on this host (pid 4300, started ")
+    assert refusal.endswith("); stop it first or pass --allow-duplicate")
+    assert launch.duplicate_of(launch.plan_children([], ["sample"]), live, "box", alive=lambda *a: True) is None
+    assert launch.duplicate_of(cpu, live, "other-host", alive=lambda *a: True) is None
+    assert launch.duplicate_of(cpu, live, "box", alive=lambda *a: False) is None  # its process is gone
+
+
+def test_process_alive_knows_a_reused_pid():
+    from datetime import datetime, timedelta, timezone
+
+    import os
+
+    assert launch.process_alive(os.getpid())
+    assert launch.process_alive(os.getpid(), datetime.now(timezone.utc))
+    # This process started before a registration made an hour ago? No: that row was another process.
+    assert not launch.process_alive(os.getpid(), datetime.now(timezone.utc) - timedelta(hours=1))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert not launch.process_alive(dead.pid)

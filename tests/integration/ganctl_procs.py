@@ -95,8 +95,20 @@ class WorkerProcess:
             self.proc = subprocess.Popen([*ganctl_argv(), "worker", *args], env=env, stdout=fh,
                                          stderr=subprocess.STDOUT, start_new_session=True)
 
-    def output(self) -> str:
+    def terminal(self) -> str:
+        """What the launcher itself printed (what a user sees in the terminal)."""
         return self.log.read_text(errors="replace")
+
+    def output(self) -> str:
+        """The terminal, then each child's log file (named on its 'started ... log PATH' line)."""
+        out = self.terminal()
+        parts = [out]
+        for path in re.findall(r"^started .*\blog (\S+)$", out, re.M):
+            try:
+                parts.append(f"--- {path}\n" + Path(path).read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(parts)
 
     def child_pids(self) -> list[int]:
         return [int(p) for p in re.findall(r"\bpid=(\d+)", self.output())]
