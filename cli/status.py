@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from ganctl.jobs.layout import JobFolder
+
 from . import options as o
 from . import quality
 from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
@@ -12,11 +14,10 @@ from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_ti
 
 
 def tensorboard_dir(job) -> Path | None:
-    """The job's TensorBoard log folder, <artifacts_dir>/<job id>/tensorboard, when it exists
-    (the same path as ganctl.jobs.tensorboard.logdir_for, which would import Pillow for status)."""
+    """The job's TensorBoard log folder (ganctl.jobs.layout), when it exists."""
     if job.kind != "train":
         return None
-    logdir = settings().resolved_artifacts_dir / job.id / "tensorboard"
+    logdir = JobFolder.of(settings().resolved_artifacts_dir, job.id).tensorboard
     return logdir if logdir.is_dir() else None
 
 

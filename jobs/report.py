@@ -27,7 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ganctl.jobs.pictures import nice_ticks, write_atomic
+from ganctl.jobs.layout import write_atomic
+from ganctl.jobs.pictures import nice_ticks
 
 if TYPE_CHECKING:  # the store's dataclasses, for annotations only: importing repo pulls in SQLAlchemy
     from ganctl.jobs.store.repo import ArtifactRow, EpochRow, GridRow, Job

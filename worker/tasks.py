@@ -25,6 +25,7 @@ import socket
 from pathlib import Path
 
 from ganctl.jobs.config import get_settings
+from ganctl.jobs.layout import JobFolder
 from ganctl.jobs.store.repo import ArtifactRow, NotFound
 from ganctl.worker.app import EVAL_TASK, SAMPLE_TASK, TRAIN_TASK, app, publish
 from ganctl.worker.hooks import CRASH_AT_EPOCH, SHUTDOWN, Heartbeat, Progress, one_line, store
@@ -171,7 +172,7 @@ def eval_job(self, job_id: str) -> None:
         device.configure()
         parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
         expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-        export = job_dir(get_settings().resolved_artifacts_dir, parent.id) / "export"
+        export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
         q = evaluation.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
                                     expected.get("h5-generator"))
         store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]))
