@@ -1,6 +1,9 @@
 """`ganctl status <id>`: one job from the store (no Celery, no TensorFlow)."""
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -19,6 +22,21 @@ def tensorboard_dir(job) -> Path | None:
         return None
     logdir = JobFolder.of(settings().resolved_artifacts_dir, job.id).tensorboard
     return logdir if logdir.is_dir() else None
+
+
+def tensorboard_hint(root: Path) -> str:
+    """How to look at the jobs in TensorBoard from here, or how to install it (it is an extra:
+    TensorFlow no longer brings it). The script beside this Python counts when .venv/bin is not
+    on PATH."""
+    beside = Path(sys.executable).parent / "tensorboard"
+    if shutil.which("tensorboard"):
+        command = "tensorboard"
+    elif os.access(beside, os.X_OK):
+        command = str(beside)
+    else:
+        return (f"TensorBoard is not installed: scripts/install tensorboard (or pip install tensorboard), "
+                f"then tensorboard --logdir {root}")
+    return f"{command} --logdir {root}"
 
 
 def describe(store, job) -> list[tuple[str, str]]:
@@ -76,7 +94,7 @@ def describe(store, job) -> list[tuple[str, str]]:
             rows.append(("images", f"{job.result['dir']} ({len(job.result.get('files', []))} PNG files)"))
     logdir = tensorboard_dir(job)
     if logdir is not None:
-        rows.append(("tensorboard", f"{logdir}  (tensorboard --logdir {settings().resolved_artifacts_dir})"))
+        rows.append(("tensorboard", f"{logdir}  ({tensorboard_hint(settings().resolved_artifacts_dir)})"))
     for a in store.artifacts(job.id):
         rows.append(("artifact", f"{a.format}: {a.path} ({fmt_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
     kids = store.children(job.id)
