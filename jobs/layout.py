@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -114,7 +113,7 @@ class JobFolder:
 
 # --------------------------------------------------------------------------- atomic writes
 
-_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", os.uname().nodename)[:40] or "host"  # = socket.gethostname()
 _TOKEN = uuid.uuid4().hex[:8]  # tells this process from an earlier one that had the same pid
 _TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\."
                    r"[^.]+\.tmp(\.[^/]*)?$")
