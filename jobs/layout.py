@@ -9,7 +9,7 @@
         grid.png, images/sample_0000.png  a sample job: its grid and one PNG per image
 
 Atomic writes: the data goes to a temporary sibling with a unique name (host, pid, a per-process
-token and mkstemp's random part), is flushed and fsynced, renamed over the target with os.replace,
+token and a random part), is flushed and fsynced, renamed over the target with os.replace,
 and the folder is fsynced, so readers see the old file or the new one, never a mix, and two writers
 of one target each rename a whole file of their own (the last rename wins). A write that raises
 removes its temporary file. A process killed mid-write leaves its temporary sibling behind:
@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -120,9 +119,24 @@ _TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)-(?
 FOREIGN_TEMP_AGE_S = 24 * 3600  # another host's temporary file this old is an abandoned one
 
 
-def _temp_affixes(path: Path) -> tuple[str, str]:
+def _temp_name(path: Path) -> Path:
     # The target's own suffixes come last: np.savez appends ".npz" and Keras wants ".weights.h5".
-    return f".{path.name}.{_HOST}-{os.getpid()}-{_TOKEN}.", ".tmp" + "".join(path.suffixes[-2:])
+    return path.with_name(f".{path.name}.{_HOST}-{os.getpid()}-{_TOKEN}.{uuid.uuid4().hex[:12]}.tmp"
+                          + "".join(path.suffixes[-2:]))
+
+
+def _new_temp_file(path: Path) -> Path:
+    # Not tempfile.mkstemp: its 0600 would make artifacts unreadable to the CLI's or other workers'
+    # users; O_EXCL with 0666 gives what a plain open() gives (the umask applies).
+    tmp = _temp_name(path)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
+
+
+def _new_temp_dir(path: Path) -> Path:
+    tmp = _temp_name(path)
+    tmp.mkdir(0o777)  # not tempfile.mkdtemp's 0700, for the same reason
+    return tmp
 
 
 def fsync_dir(folder: Path | str) -> None:
@@ -145,10 +159,7 @@ def write_atomic_with(path: Path | str, write: Callable[[Path], object], *, sync
     many files into it and syncs it once."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = _temp_affixes(path)
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _new_temp_file(path)
     try:
         write(tmp)
         _fsync_file(tmp)
@@ -174,8 +185,7 @@ def write_dir_atomic(path: Path | str, write: Callable[[Path], object]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path.parent)
-    prefix, suffix = _temp_affixes(path)
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+    tmp = _new_temp_dir(path)
     old = None
     try:
         write(tmp)
@@ -186,7 +196,7 @@ def write_dir_atomic(path: Path | str, write: Callable[[Path], object]) -> Path:
                 _fsync_file(sub)
         fsync_dir(tmp)
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+            old = _new_temp_dir(path)
             os.replace(path, old)  # onto the empty folder just made: atomic, and the name is ours
         os.replace(tmp, path)
     except BaseException:

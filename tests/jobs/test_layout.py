@@ -56,6 +56,17 @@ def test_two_writers_of_one_target_leave_one_whole_file(tmp_path):
     assert temps_of(target) == [] and sorted(os.listdir(tmp_path)) == [target.name]
 
 
+def test_written_files_and_folders_get_the_usual_permissions(tmp_path):
+    """As a plain open() / mkdir() would make them (umask applied), so the CLI's user and other
+    workers can read a worker's artifacts (a private temp file's 0600 would survive the rename)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    write_atomic(tmp_path / "grid.png", b"png")
+    write_dir_atomic(tmp_path / "export", lambda tmp: (tmp / "manifest.json").write_text("{}"))
+    assert (tmp_path / "grid.png").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "export").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
 def test_a_write_that_raises_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "cache.npz"
     write_atomic(target, b"old")
