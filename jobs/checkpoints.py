@@ -33,7 +33,8 @@ class Checkpoints:
     def save(self, variables: list, epoch: int) -> Path:
         remove_stale_temps(self.folder)  # a worker killed mid-save left its temporary file
         arrays = {f"v{i}": v.numpy() for i, v in enumerate(variables)}
-        final = write_atomic_with(self.path(epoch), lambda tmp: np.savez(tmp, epoch=np.int64(epoch), **arrays))
+        final = write_atomic_with(self.path(epoch),
+                                  lambda tmp: np.savez(tmp, epoch=np.int64(epoch), **arrays))
         for old in self.epochs()[: -self.keep]:
             self.path(old).unlink(missing_ok=True)
         return final

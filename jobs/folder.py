@@ -250,8 +250,9 @@ def _read_cache(path: Path, size: int, channels: int):
 def _write_cache(path: Path, images, labels, names, skipped) -> None:
     try:
         remove_stale_temps(path.parent)
-        write_atomic_with(path, lambda tmp: np.savez(tmp, images=images, labels=labels, skipped=np.array(skipped, dtype=str),
-                                                class_names=np.array(names, dtype=str)))
+        write_atomic_with(path, lambda tmp: np.savez(tmp, images=images, labels=labels,
+                                                     class_names=np.array(names, dtype=str),
+                                                     skipped=np.array(skipped, dtype=str)))
     except OSError as exc:  # a full or read-only disk costs the next job a decode, nothing more
         log.warning("could not write the folder cache %s: %s", path, exc)
 

@@ -83,7 +83,8 @@ def test_a_write_that_raises_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 
 def test_the_temporary_name_keeps_the_targets_suffixes(tmp_path):
     names = []
-    write_atomic_with(tmp_path / "classifier-1.weights.h5", lambda tmp: names.append(tmp.name) or tmp.write_bytes(b"w"))
+    write_atomic_with(tmp_path / "classifier-1.weights.h5",
+                      lambda tmp: names.append(tmp.name) or tmp.write_bytes(b"w"))
     assert names[0].startswith(".classifier-1.weights.h5.") and names[0].endswith(".tmp.weights.h5")
     assert (tmp_path / "classifier-1.weights.h5").read_bytes() == b"w"
 
@@ -104,7 +105,8 @@ def test_a_killed_writer_leaves_the_old_file_and_its_temp_is_swept(tmp_path):
     litter = temps_of(target)
     assert len(litter) == 1
     mine = []  # a live writer's temporary file (this process) is not swept
-    write_atomic_with(target, lambda tmp: (mine.append(remove_stale_temps(tmp_path)), tmp.write_bytes(b"new")))
+    write_atomic_with(target, lambda tmp: (mine.append(remove_stale_temps(tmp_path)),
+                                           tmp.write_bytes(b"new")))
     assert mine == [litter]
     assert target.read_bytes() == b"new" and temps_of(target) == []
 
@@ -121,7 +123,8 @@ def test_folder_writer_replaces_whole_or_not_at_all(tmp_path):
 
     write_dir_atomic(export, fill("v1"))
     write_dir_atomic(export, fill("v2"))
-    assert (export / "manifest.json").read_text() == "v2" == (export / "savedmodel" / "saved_model.pb").read_text()
+    assert (export / "manifest.json").read_text() == "v2"
+    assert (export / "savedmodel" / "saved_model.pb").read_text() == "v2"
 
     def crash(tmp):
         (tmp / "manifest.json").write_text("v3 half")
