@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None,
                classes: tuple[int, ...], seed: int, real, clf, workdir: Path):
     from ganctl.jobs import data, metrics, sample, train
+    from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
 
     spec = TrainSpec(arch=arch, epochs=epochs, limit=limit, classes=classes, seed=seed,
@@ -31,7 +32,7 @@ def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None
     t0 = time.perf_counter()
     result = train.run(spec, workdir)
     seconds = time.perf_counter() - t0
-    gen = sample.load_generator(spec, workdir / "export")
+    gen = sample.load_generator(spec, JobFolder(workdir).export)
     fake = sample.generate(spec, gen, n, seed=seed + 1)
     grid = data.unscale(gen(train.fixed_noise(spec)), spec.info.output)
     q = metrics.evaluate(fake, real, clf, classes=spec.classes, grid_images=grid, seed=seed)

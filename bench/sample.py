@@ -49,20 +49,22 @@ def end_to_end(reps: int) -> tuple[float, float, Path, str]:
 def in_process(workdir: Path, n: int) -> tuple[float, float]:
     import keras
 
-    from ganctl.jobs import sample
+    from ganctl.jobs import artifacts, sample
+    from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
     from ganctl.jobs.store.repo import Store
 
     home = workdir.parents[1]
     spec = TrainSpec.model_validate(Store(f"sqlite:///{home / 'ganctl.db'}").get_job(workdir.name).spec)
-    gen = sample.load_generator(spec, workdir / "export", "h5")
+    export = JobFolder(workdir).export
+    gen = sample.load_generator(spec, export, "h5")
     sample.generate(spec, gen, 256, seed=0)  # trace once
     t0 = time.perf_counter()
     images = sample.generate(spec, gen, n, seed=0)
     ours = time.perf_counter() - t0
     assert images.shape[0] == n
     model = sample.untrained_generator(spec)
-    model.load_weights(workdir / "export" / "generator.h5")
+    model.load_weights(export / artifacts.FILES["h5-generator"])
     noise = sample.noise(spec, n, 0)
     model.predict(noise[:256], verbose=0)
     t0 = time.perf_counter()

@@ -8,7 +8,7 @@ from ganctl.jobs.service import open_store
 from . import _options as o
 from ._errors import CliError, user_errors
 from ._output import print_json
-from .report import default_path, training_job, write_file
+from .report import job_folder, training_job, write_file
 
 
 @user_errors
@@ -39,7 +39,7 @@ def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: 
     if not rows:
         raise CliError(f"job {job.short_id} has no grid pictures in the store")
     data = grids_gif([g.png for g in rows], duration_ms=frame_ms, labels=[f"epoch {g.epoch}" for g in rows])
-    path = write_file(out or default_path(job, "grids.gif"), data)
+    path = write_file(out or job_folder(job).grids_gif, data)
     if json:
         print_json({"job": job.id, "path": str(path), "frames": len(rows),
                     "epochs": [g.epoch for g in rows], "frame_ms": frame_ms})

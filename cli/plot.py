@@ -8,7 +8,7 @@ from ganctl.jobs.service import open_store
 from . import _options as o
 from ._errors import user_errors
 from ._output import print_json
-from .report import default_path, training_job, write_file
+from .report import job_folder, training_job, write_file
 
 
 @user_errors
@@ -26,7 +26,7 @@ def plot(job_id: o.JobId, out: o.OutFile = None, width: o.PlotWidth = 640, heigh
     png = loss_plot_png([e.epoch for e in epochs], [e.d_loss for e in epochs], [e.g_loss for e in epochs],
                         size=(width, height),
                         title=f"job {job.short_id}" + (f" ({arch})" if arch else "") + ": losses per epoch")
-    path = write_file(out or default_path(job, "losses.png"), png)
+    path = write_file(out or job_folder(job).loss_plot, png)
     if json:
         print_json({"job": job.id, "path": str(path), "epochs": len(epochs), "width": width, "height": height})
     else:

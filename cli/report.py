@@ -29,13 +29,15 @@ def training_job(store, job_id: str):
     return job, epochs
 
 
-def default_path(job, name: str) -> Path:
-    """<artifacts_dir>/<job id>/<name>."""
-    return settings().resolved_artifacts_dir / job.id / name
+def job_folder(job):
+    """The job's folder under the artifacts root (ganctl.jobs.layout.JobFolder)."""
+    from ganctl.jobs.layout import JobFolder
+
+    return JobFolder.of(settings().resolved_artifacts_dir, job.id)
 
 
 def write_file(path: Path, data: bytes) -> Path:
-    from ganctl.jobs.pictures import write_atomic
+    from ganctl.jobs.layout import write_atomic
 
     try:
         return write_atomic(path, data)
@@ -97,7 +99,7 @@ def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None
     metrics = quality_metrics(job, epochs, store.metrics(job.id))
     page = render_html(job, epochs, grids, store.artifacts(job.id), metrics=metrics,
                        sample_grid_png=sample_png)
-    path = write_file(out or default_path(job, "report.html"), page.encode("utf-8"))
+    path = write_file(out or job_folder(job).report, page.encode("utf-8"))
     if json:
         print_json({"job": job.id, "path": str(path), "epochs": len(epochs),
                     "grids": sum(1 for g in grids if g.png), "sample_grid": sample_path,

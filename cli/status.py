@@ -1,6 +1,9 @@
 """`ganctl status <id>`: one job from the store (no Celery, no TensorFlow)."""
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -8,6 +11,7 @@ import typer
 from ganctl.jobs import service
 from ganctl.jobs.config import get_settings as settings
 from ganctl.jobs.jsonsafe import jsonable
+from ganctl.jobs.layout import JobFolder
 from ganctl.jobs.units import human_bytes
 
 from . import _options as o
@@ -17,12 +21,26 @@ from ._output import ago, classes_text, fmt_loss, fmt_seconds, fmt_time, print_j
 
 
 def tensorboard_dir(job) -> Path | None:
-    """The job's TensorBoard log folder, <artifacts_dir>/<job id>/tensorboard, when it exists
-    (the same path as ganctl.jobs.tensorboard.logdir_for, which would import Pillow for status)."""
+    """The job's TensorBoard log folder (ganctl.jobs.layout), when it exists."""
     if job.kind != "train":
         return None
-    logdir = settings().resolved_artifacts_dir / job.id / "tensorboard"
+    logdir = JobFolder.of(settings().resolved_artifacts_dir, job.id).tensorboard
     return logdir if logdir.is_dir() else None
+
+
+def tensorboard_hint(root: Path) -> str:
+    """How to look at the jobs in TensorBoard from here, or how to install it (it is an extra:
+    TensorFlow no longer brings it). The script beside this Python counts when .venv/bin is not
+    on PATH."""
+    beside = Path(sys.executable).parent / "tensorboard"
+    if shutil.which("tensorboard"):
+        command = "tensorboard"
+    elif os.access(beside, os.X_OK):
+        command = str(beside)
+    else:
+        return (f"TensorBoard is not installed: scripts/install tensorboard (or pip install tensorboard), "
+                f"then tensorboard --logdir {root}")
+    return f"{command} --logdir {root}"
 
 
 def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
@@ -77,7 +95,7 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
             rows.append(("images", f"{job.result['dir']} ({len(job.result.get('files', []))} PNG files)"))
     logdir = tensorboard_dir(job)
     if logdir is not None:
-        rows.append(("tensorboard", f"{logdir}  (tensorboard --logdir {settings().resolved_artifacts_dir})"))
+        rows.append(("tensorboard", f"{logdir}  ({tensorboard_hint(settings().resolved_artifacts_dir)})"))
     for a in store.artifacts(job.id):
         rows.append(("artifact", f"{a.format}: {a.path} ({human_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
     kids = store.children(job.id)

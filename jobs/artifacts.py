@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ganctl.jobs.layout import write_dir_atomic
 
 MANIFEST = "manifest.json"
 FILES = {  # format -> name inside the export folder
@@ -46,37 +46,28 @@ def digest(path: Path) -> tuple[int, str]:
 
 
 def export(generator, discriminator, outdir: Path) -> list[ArtifactFile]:
-    """Write everything into a temporary sibling, then rename it into place in one step.
+    """Write everything, the manifest last, into a temporary sibling, then rename it into place
+    in one step (ganctl.jobs.layout.write_dir_atomic).
 
     A crash before the rename leaves only the temporary folder, which the next export removes:
     readers see a complete export or none.
     """
     outdir = Path(outdir)
-    tmp = outdir.with_name(outdir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    generator.save(tmp / FILES["h5-generator"])
-    discriminator.save(tmp / FILES["h5-discriminator"])
-    generator.export(str(tmp / FILES["savedmodel-generator"]), verbose=False)
-    discriminator.export(str(tmp / FILES["savedmodel-discriminator"]), verbose=False)
     entries = {}
-    for fmt, name in FILES.items():
-        size, sha = digest(tmp / name)
-        entries[fmt] = {"file": name, "bytes": size, "sha256": sha}
-    (tmp / MANIFEST).write_text(json.dumps(entries, indent=2))
-    _fsync_tree(tmp)
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    os.replace(tmp, outdir)
+
+    def write(tmp: Path) -> None:
+        generator.save(tmp / FILES["h5-generator"])
+        discriminator.save(tmp / FILES["h5-discriminator"])
+        generator.export(str(tmp / FILES["savedmodel-generator"]), verbose=False)
+        discriminator.export(str(tmp / FILES["savedmodel-discriminator"]), verbose=False)
+        for fmt, name in FILES.items():
+            size, sha = digest(tmp / name)
+            entries[fmt] = {"file": name, "bytes": size, "sha256": sha}
+        (tmp / MANIFEST).write_text(json.dumps(entries, indent=2))
+
+    write_dir_atomic(outdir, write)
     return [ArtifactFile(fmt, str(outdir / e["file"]), e["bytes"], e["sha256"]) for fmt, e in entries.items()] + [
         ArtifactFile("manifest", str(outdir / MANIFEST), *digest(outdir / MANIFEST))]
-
-
-def _fsync_tree(folder: Path) -> None:
-    for f in folder.rglob("*"):
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
 
 
 def read_manifest(export_dir: Path) -> dict:

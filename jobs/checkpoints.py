@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ganctl.jobs.layout import remove_stale_temps, write_atomic_with
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^ckpt-(\d{6})\.npz$")
@@ -30,14 +31,10 @@ class Checkpoints:
         return self.folder / f"ckpt-{epoch:06d}.npz"
 
     def save(self, variables: list, epoch: int) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.path(epoch)
-        tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, epoch=np.int64(epoch), **{f"v{i}": v.numpy() for i, v in enumerate(variables)})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        remove_stale_temps(self.folder)  # a worker killed mid-save left its temporary file
+        arrays = {f"v{i}": v.numpy() for i, v in enumerate(variables)}
+        final = write_atomic_with(self.path(epoch),
+                                  lambda tmp: np.savez(tmp, epoch=np.int64(epoch), **arrays))
         for old in self.epochs()[: -self.keep]:
             self.path(old).unlink(missing_ok=True)
         return final

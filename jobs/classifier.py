@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data
+from .layout import remove_stale_temps, write_atomic, write_atomic_with
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,6 @@ def _paths(settings, data_dir) -> tuple[Path, Path]:
     return cache / f"classifier-{h}.weights.h5", cache / f"classifier-{h}.json"
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp" + "".join(path.suffixes[-2:]))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _wrap(model, accuracy: float, path: Path, trained: bool, seconds: float | None) -> Classifier:
     import keras
 
@@ -144,7 +134,8 @@ def _train(weights: Path, data_dir) -> float:
     model.fit(x[..., None].astype(np.float32) / 255.0, y.astype(np.int64), epochs=RECIPE["epochs"],
               batch_size=RECIPE["batch_size"], shuffle=True, verbose=0)
     seconds = time.perf_counter() - t0
-    _atomic_write(weights, model.save_weights)
+    remove_stale_temps(weights.parent)
+    write_atomic_with(weights, model.save_weights)
     return seconds
 
 
@@ -184,7 +175,7 @@ def get_classifier(settings=None) -> Classifier:
     if "test_accuracy" not in meta:
         meta = {"test_accuracy": _accuracy(clf, data_dir), "train_seconds": seconds,
                 "recipe": RECIPE, "recipe_hash": recipe_hash(data_dir)}
-        _atomic_write(info, lambda p: p.write_text(json.dumps(meta, indent=2)))
+        write_atomic(info, json.dumps(meta, indent=2).encode())
     clf.test_accuracy = float(meta["test_accuracy"])
     clf.train_seconds = meta.get("train_seconds") if seconds is None else seconds
     if clf.test_accuracy < MIN_ACCURACY:

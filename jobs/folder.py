@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataError, Subset
+from .layout import remove_stale_temps, write_atomic_with
 
 log = logging.getLogger(__name__)
 
@@ -247,20 +248,13 @@ def _read_cache(path: Path, size: int, channels: int):
 
 
 def _write_cache(path: Path, images, labels, names, skipped) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            np.savez(fh, images=images, labels=labels, class_names=np.array(names, dtype=str),
-                     skipped=np.array(skipped, dtype=str))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        remove_stale_temps(path.parent)
+        write_atomic_with(path, lambda tmp: np.savez(tmp, images=images, labels=labels,
+                                                     class_names=np.array(names, dtype=str),
+                                                     skipped=np.array(skipped, dtype=str)))
     except OSError as exc:  # a full or read-only disk costs the next job a decode, nothing more
         log.warning("could not write the folder cache %s: %s", path, exc)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def load(root: Path | str, size: int, channels: int, resize: str = "crop", classes: tuple[str, ...] = (),

@@ -1,8 +1,8 @@
 """PNG pictures of a run: sample grids, single samples, the loss chart. Pillow + numpy only.
 
 TensorFlow is never imported here (the CLI renders pictures too). Every writer returns the PNG
-bytes and, when given a path, writes them atomically (a temporary file in the same folder, then
-os.replace), so a reader never sees a half-written picture.
+bytes and, when given a path, writes them atomically (ganctl.jobs.layout.write_atomic: a unique
+temporary file in the same folder, fsync, os.replace), so a reader never sees a half-written picture.
 
 Grid geometry is deterministic. For n images of h x w pixels, `grid_shape(n)` gives (rows, cols)
 and the grid PNG measures
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from ganctl.jobs.layout import fsync_dir, write_atomic  # write_atomic: also the picture modules' writer
 
 PAD_GREY = 128
 BACKGROUND = (255, 255, 255)
@@ -32,23 +33,6 @@ LINE_COLOURS = {"d_loss": (31, 119, 180), "g_loss": (255, 127, 14)}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def write_atomic(path: Path | str, data: bytes) -> Path:
-    """Write bytes to path via a temporary sibling and os.replace; creates the parent folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -150,7 +134,8 @@ def save_images(images_uint8: np.ndarray, folder: Path | str, prefix: str = "sam
             img = img.repeat(scale, axis=0).repeat(scale, axis=1)
         pil = Image.fromarray(img[..., 0], "L") if img.shape[-1] == 1 else Image.fromarray(img, "RGB")
         name = f"{prefix}_{i:04d}.png" if prefix else f"{i:04d}.png"
-        paths.append(write_atomic(folder / name, png_bytes(pil)))
+        paths.append(write_atomic(folder / name, png_bytes(pil), sync_dir=False))
+    fsync_dir(folder)  # once for all the files, not once per file
     return paths
 
 

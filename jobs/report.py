@@ -27,7 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ganctl.jobs.pictures import nice_ticks, write_atomic
+from ganctl.jobs.labels import classes_text
+from ganctl.jobs.layout import write_atomic
+from ganctl.jobs.pictures import nice_ticks
 from ganctl.jobs.units import human_bytes
 
 if TYPE_CHECKING:  # the store's dataclasses, for annotations only: importing repo pulls in SQLAlchemy
@@ -36,6 +38,11 @@ if TYPE_CHECKING:  # the store's dataclasses, for annotations only: importing re
 __all__ = ["render_html", "write_report", "loss_svg", "human_bytes", "data_uri"]
 
 COLOURS = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e"}
+# Spec options whose unset value means "the architecture's (or dataset's) default", and the
+# TrainSpec property that holds the value used; other unset options are left out of the table.
+DEFAULTS = {"batch_size": "effective_batch_size", "lr_g": "effective_lr_g", "lr_d": "effective_lr_d",
+            "label_noise": "effective_label_noise", "image_size": "effective_image_size",
+            "channels": "effective_channels"}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -211,12 +218,35 @@ def _overview(job: Job) -> str:
     return out
 
 
-def _spec_table(spec: dict) -> str:
+def _train_spec(spec: dict):
+    """The TrainSpec of a stored training spec (its known fields), for the defaults it resolves;
+    None if it does not validate (an older or hand-made spec)."""
+    from ganctl.jobs.spec import TrainSpec
+
+    try:
+        return TrainSpec.model_validate({k: v for k, v in spec.items() if k in TrainSpec.model_fields})
+    except ValueError:
+        return None
+
+
+def _spec_table(spec: dict, kind: str = "train") -> str:
+    """Spec options as a user reads them: class names, not indices; an unset option is
+    "default (value)" where the architecture decides it, else left out."""
     if not spec:
         return '<p class="muted">(empty spec)</p>'
-    body = "\n".join(f"<tr><th>{_e(k)}</th><td>{_spec_value(v)}</td></tr>"
-                     for k, v in sorted(spec.items(), key=lambda kv: str(kv[0])))
-    return f'<table id="spec">\n{body}\n</table>'
+    resolved = _train_spec(spec) if kind == "train" else None
+    rows = []
+    for k, v in sorted(spec.items(), key=lambda kv: str(kv[0])):
+        if k == "classes" and isinstance(v, (list, tuple)):
+            text = _e(classes_text(v))
+        elif v is None:
+            if resolved is None or k not in DEFAULTS:
+                continue
+            text = f"default ({_spec_value(getattr(resolved, DEFAULTS[k]))})"
+        else:
+            text = _spec_value(v)
+        rows.append(f"<tr><th>{_e(k)}</th><td>{text}</td></tr>")
+    return '<table id="spec">\n' + "\n".join(rows) + "\n</table>"
 
 
 def _epochs_table(epochs: Sequence[EpochRow]) -> str:
@@ -291,7 +321,7 @@ def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifact
         "<h2>Overview</h2>",
         _overview(job),
         "<h2>Spec</h2>",
-        _spec_table(job.spec if isinstance(job.spec, dict) else {}),
+        _spec_table(job.spec if isinstance(job.spec, dict) else {}, job.kind),
         "<h2>Losses</h2>",
     ]
     if epochs:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import artifacts, data, pictures
+from .layout import JobFolder
 from .spec import TrainSpec
 
 _warm: dict[tuple, object] = {}  # (format, path, sha256, precision) -> generator; a worker reuses it
@@ -79,16 +80,15 @@ def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch:
 
 
 def write(images: np.ndarray, outdir: Path) -> SampleResult:
-    outdir = Path(outdir)
-    grid = outdir / "grid.png"
-    outdir.mkdir(parents=True, exist_ok=True)
+    folder = JobFolder(Path(outdir))
+    grid = folder.sample_grid
     pictures.grid_png(images, path=grid)
-    files = pictures.save_images(images, outdir / "images")
+    files = pictures.save_images(images, folder.sample_images)
     return SampleResult(grid, files)
 
 
 def sample_to(spec: TrainSpec, train_workdir: Path, outdir: Path, n: int, seed: int | None,
               fmt: str = "h5", expected_sha256: dict[str, str] | None = None) -> SampleResult:
     key = f"{fmt}-generator"
-    gen = load_generator(spec, Path(train_workdir) / "export", fmt, (expected_sha256 or {}).get(key))
+    gen = load_generator(spec, JobFolder(Path(train_workdir)).export, fmt, (expected_sha256 or {}).get(key))
     return write(generate(spec, gen, n, seed), outdir)

@@ -7,8 +7,9 @@ own low-level op, ``tf.summary.write``, and the same plugin metadata ("scalars":
 scalar tensor; "images": a string tensor ``[width, height, png...]``). The files are exactly
 what TensorBoard's scalar and image dashboards read.
 
-One logdir per job, ``<artifacts_root>/<job_id>/tensorboard`` (see `logdir_for`), so
-``tensorboard --logdir <artifacts_root>`` shows every job as its own run.
+One logdir per job, ``<artifacts_root>/<job_id>/tensorboard`` (ganctl.jobs.layout.JobFolder), so
+``tensorboard --logdir <artifacts_root>`` shows every job as its own run. TensorBoard itself is
+the optional extra ``ganctl[tensorboard]``.
 
 TensorFlow is imported lazily (inside `EpochWriter.__init__` and the readers): importing this
 module costs nothing, so the CLI can import it without TensorFlow installed.
@@ -16,7 +17,6 @@ module costs nothing, so the CLI can import it without TensorFlow installed.
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -25,19 +25,12 @@ from PIL import Image
 if TYPE_CHECKING:
     from ganctl.jobs.train import EpochReport
 
-__all__ = ["EpochWriter", "logdir_for", "read_scalars", "read_images", "event_files",
-           "SCALAR_TAGS", "IMAGE_TAG", "QUALITY_PREFIX"]
+__all__ = ["EpochWriter", "read_scalars", "read_images", "event_files", "IMAGE_TAG", "QUALITY_PREFIX"]
 
-SCALAR_TAGS = ("d_loss", "g_loss", "images_per_s", "seconds")
 IMAGE_TAG = "grid"
 QUALITY_PREFIX = "quality/"
 _SCALARS_PLUGIN = "scalars"
 _IMAGES_PLUGIN = "images"
-
-
-def logdir_for(artifacts_root: Path | str, job_id: str) -> Path:
-    """A job's TensorBoard logdir: ``<artifacts_root>/<job_id>/tensorboard``."""
-    return Path(artifacts_root) / str(job_id) / "tensorboard"
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -101,13 +94,6 @@ class EpochWriter:
             self._scalar("seconds", report.seconds, step)
             if report.grid_png:
                 self._image(IMAGE_TAG, report.grid_png, step)
-        self._writer.flush()
-
-    def write_image(self, tag: str, png: bytes, step: int) -> None:
-        """Any PNG (e.g. the final sample grid) as an image summary."""
-        self._check_open()
-        with self._writer.as_default():
-            self._image(tag, png, step)
         self._writer.flush()
 
     def write_metrics(self, epoch: int, metrics: dict) -> None:
@@ -194,8 +180,3 @@ def read_images(logdir: Path | str) -> dict[str, list[tuple[int, bytes]]]:
             if arr.ndim == 1 and arr.dtype == object and len(arr) >= 3:
                 out.setdefault(value.tag, {})[step] = bytes(arr[2])
     return {tag: sorted(points.items()) for tag, points in out.items()}
-
-
-def finite(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Drop NaN/inf points (for checks that compare curves)."""
-    return [(s, v) for s, v in points if math.isfinite(v)]

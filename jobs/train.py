@@ -108,6 +108,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         data_dir: Path | None = None) -> TrainResult:
     from . import artifacts
     from .checkpoints import Checkpoints
+    from .layout import JobFolder
     from .tensorboard import EpochWriter
 
     hooks, workdir = hooks or Hooks(), Path(workdir)
@@ -121,7 +122,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         classifier = get_classifier()
         reference = metrics.real_reference(spec.classes, 2 * spec.eval_n, seed=0, data_dir=data_dir)
     gan, precision = build(spec)
-    ckpts = Checkpoints(workdir / "checkpoints")
+    ckpts = Checkpoints(JobFolder(workdir).checkpoints)
     start = ckpts.restore_latest(gan.state_variables())
     if start:
         log.info("resuming %s from epoch %d", workdir.name, start)
@@ -129,7 +130,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)
     d_mean = g_mean = float("nan")
-    with EpochWriter(workdir / "tensorboard") as events:
+    with EpochWriter(JobFolder(workdir).tensorboard) as events:
         for epoch in range(start + 1, spec.epochs + 1):
             t0 = time.perf_counter()
             losses = []
@@ -146,8 +147,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
                                     f"lower the learning rates or try --precision fp32")
             grid_path = grid_png = images = scores = None
             if epoch % spec.grid_every == 0 or epoch == spec.epochs:
-                grid_path = workdir / "grids" / f"epoch_{epoch:04d}.png"
-                grid_path.parent.mkdir(parents=True, exist_ok=True)
+                grid_path = JobFolder(workdir).grid(epoch)
                 images = data.unscale(gan.generate(noise), spec.info.output)
                 grid_png = pictures.grid_png(images, path=grid_path)
             if is_eval_epoch(spec, epoch):
@@ -165,5 +165,5 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
                 events.write_metrics(epoch, scores)
             if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
                 ckpts.save(gan.state_variables(), epoch)
-    files = artifacts.export(gan.generator, gan.discriminator, workdir / "export")
+    files = artifacts.export(gan.generator, gan.discriminator, JobFolder(workdir).export)
     return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files, subset.summary())

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from ganctl.jobs.config import get_settings
+from ganctl.jobs.layout import JobFolder
 from ganctl.jobs.store.repo import ArtifactRow, Job, NotFound
 from ganctl.worker.app import EVAL_TASK, SAMPLE_TASK, TRAIN_TASK, app, publish
 from ganctl.worker.hooks import CRASH_AT_EPOCH, SHUTDOWN, Heartbeat, Lease, Progress, one_line, store
@@ -186,7 +187,8 @@ def eval_job(job: Job, lease: Lease) -> dict:
 
     parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-    q = evaluation.score_export(TrainSpec.model_validate(parent.spec), _folder(parent.id) / "export", e.n, e.seed,
+    export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
+    q = evaluation.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
                                 expected.get("h5-generator"))
     # A row of the parent, fenced by this eval job's attempt: a stale eval adds no second row.
     if not lease.kept(store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]),

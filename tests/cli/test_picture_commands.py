@@ -145,7 +145,15 @@ def test_data_show_draws_real_trousers(cli, home, tmp_path):
     assert r.exit_code == 0 and (home / "data" / "real_train_trouser_12.png").is_file()
 
 
-def test_status_shows_tensorboard_only_when_the_folder_exists(cli, home, job):
+def _executable(folder, name):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("#!/bin/sh\n")
+    (folder / name).chmod(0o755)
+    return folder / name
+
+
+def test_status_shows_tensorboard_only_when_the_folder_exists(cli, home, job, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(_executable(tmp_path / "bin", "tensorboard").parent))
     r = cli("status", job.id)
     assert r.exit_code == 0 and not any(ln.startswith("tensorboard") for ln in r.stdout.splitlines())
     logdir = _artifacts(home) / job.id / "tensorboard"
@@ -154,6 +162,25 @@ def test_status_shows_tensorboard_only_when_the_folder_exists(cli, home, job):
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("tensorboard"))
     assert line == f"tensorboard  {logdir}  (tensorboard --logdir {_artifacts(home)})"
     assert json.loads(cli("status", job.id, "--json").stdout)["tensorboard"] == str(logdir)
+
+
+def test_status_says_how_to_get_tensorboard(cli, home, job, tmp_path, monkeypatch):
+    """TF 2.21 no longer brings TensorBoard: without it, status says how to install it; with it
+    beside ganctl's Python but not on PATH (.venv/bin/ganctl), status names that script."""
+    (_artifacts(home) / job.id / "tensorboard").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    venv_bin = tmp_path / "venv" / "bin"
+    monkeypatch.setattr(sys, "executable", str(_executable(venv_bin, "python")))
+
+    def line():
+        r = cli("status", job.id)
+        assert r.exit_code == 0
+        return next(ln for ln in r.stdout.splitlines() if ln.startswith("tensorboard"))
+
+    assert line().endswith(f"(TensorBoard is not installed: scripts/install tensorboard (or pip install "
+                           f"tensorboard), then tensorboard --logdir {_artifacts(home)})")
+    script = _executable(venv_bin, "tensorboard")
+    assert line().endswith(f"({script} --logdir {_artifacts(home)})")
 
 
 def test_watch_json_streams_one_line_per_epoch(cli, job):

@@ -123,7 +123,31 @@ def test_contents(page):
     assert "2m 00s" in text
     assert "1.5 KiB" in text and "3.0 MiB" in text and "ab" * 32 in text
     assert "42.1250" in text and "230.2" in text
-    assert "[0, 3]" in text
+    assert "t-shirt,dress" in text and "[0, 3]" not in text  # classes by name
+
+
+def _spec_cells(page: str) -> dict[str, str]:
+    table = re.search(r'<table id="spec">(.*?)</table>', page, re.S).group(1)
+    return {htmllib.unescape(k): htmllib.unescape(v)
+            for k, v in re.findall(r"<tr><th>(.*?)</th><td>(.*?)</td></tr>", table)}
+
+
+def test_spec_table_reads_as_the_user_typed_it():
+    """What `ganctl submit --arch dcgan --classes trouser,bag --lr-g 1e-4` stores (every unset
+    option as null, classes as indices) reads back as names, defaults and no null."""
+    from ganctl.jobs.spec import TrainSpec
+
+    spec = TrainSpec.submitted(arch="dcgan", classes="trouser,bag", lr_g=1e-4).model_dump(mode="json")
+    assert spec["classes"] == [1, 8] and spec["batch_size"] is None and spec["limit"] is None
+    page = render_html(make_job(spec=spec), [], [], [])
+    cells = _spec_cells(page)
+    assert cells["classes"] == "trouser,bag"
+    assert cells["batch_size"] == "default (128)"  # dcgan's batch size
+    assert cells["lr_g"] == "0.0001" and cells["lr_d"] == "default (0.0002)"
+    assert "limit" not in cells  # unset and no default to show: left out
+    assert "null" not in " ".join(cells.values()) and "[1, 8]" not in page
+    everything = render_html(make_job(spec={**spec, "classes": []}), [], [], [])
+    assert _spec_cells(everything)["classes"] == "all"
 
 
 def test_minimal_job_and_write(tmp_path):

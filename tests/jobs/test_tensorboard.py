@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from ganctl.jobs import pictures
-from ganctl.jobs.tensorboard import EpochWriter, event_files, logdir_for, read_images, read_scalars
+from ganctl.jobs.layout import JobFolder
+from ganctl.jobs.tensorboard import EpochWriter, event_files, read_images, read_scalars
 from ganctl.jobs.train import EpochReport
 
 pytest.importorskip("tensorflow")
@@ -20,12 +21,15 @@ def _grid(seed: int) -> bytes:
     return pictures.grid_png(rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8), scale=2)
 
 
+JOB = "00000000-0000-4000-8000-000000000001"
+
+
 def test_logdir_layout(tmp_path):
-    assert logdir_for(tmp_path, "abc") == tmp_path / "abc" / "tensorboard"
+    assert JobFolder.of(tmp_path, JOB).tensorboard == tmp_path / JOB / "tensorboard"
 
 
 def test_three_epochs_round_trip(tmp_path):
-    logdir = logdir_for(tmp_path, "job-1")
+    logdir = JobFolder.of(tmp_path, JOB).tensorboard
     grids = {1: _grid(1), 3: _grid(3)}
     with EpochWriter(logdir) as w:
         for epoch in (1, 2, 3):

@@ -8,6 +8,7 @@ from PIL import Image
 
 from ganctl.jobs import archs, artifacts, sample, train
 from ganctl.jobs.checkpoints import Checkpoints
+from ganctl.jobs.layout import temps_of
 from ganctl.jobs.spec import TrainSpec
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,8 @@ def test_export_writes_h5_and_savedmodel_with_a_manifest(trained):
         if a.format != "manifest":
             assert manifest[a.format]["sha256"] == a.sha256 == artifacts.digest(
                 workdir / "export" / manifest[a.format]["file"])[1]
-    assert not (workdir / "export.tmp").exists()
+    assert temps_of(workdir / "export") == []  # the temporary folder was renamed into place
+    assert (workdir / "export").is_dir()
 
 
 @pytest.mark.parametrize("fmt", ["h5", "savedmodel"])

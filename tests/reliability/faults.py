@@ -64,8 +64,10 @@ def check_artifacts(store, home: Path, job_id: str) -> None:
         p = Path(a.path)
         assert p.exists() and p.resolve().is_relative_to(root.resolve()), a
         assert digest(p) == (a.bytes, a.sha256), a.format
-    assert not (root / "export.tmp").exists()
-    assert not list((root / "checkpoints").glob("*.tmp"))
+    from ganctl.jobs.layout import temps_of
+
+    assert not temps_of(root / "export")
+    assert not [p for p in (root / "checkpoints").iterdir() if ".tmp" in p.name]
 
 
 def logs(*workers) -> str:

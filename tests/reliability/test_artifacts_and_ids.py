@@ -39,7 +39,9 @@ def test_crash_during_export_then_tampered_artifacts(tmp_path, redis_url, ganctl
     root = home / "artifacts" / job_id
     with open_store(env) as store:
         # 1. kill -9 the trainer once its export folder is being written.
-        wait_until(lambda: (root / "export.tmp").exists() or (root / "export").exists(), 240,
+        from ganctl.jobs.layout import temps_of
+
+        wait_until(lambda: temps_of(root / "export") or (root / "export").exists(), 240,
                    "the export to start", every=0.005, context=lambda: logs(first))
         kill(child_pid(first, "cpu-train"), signal.SIGKILL)
         ledger.fault("kill -9 during the export")
