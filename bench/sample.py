@@ -50,6 +50,7 @@ def in_process(workdir: Path, n: int) -> tuple[float, float]:
     import keras
 
     from ganctl.jobs import sample
+    from ganctl.jobs.noise import latent
     from ganctl.jobs.spec import TrainSpec
     from ganctl.jobs.store.repo import Store
 
@@ -63,7 +64,7 @@ def in_process(workdir: Path, n: int) -> tuple[float, float]:
     assert images.shape[0] == n
     model = sample.untrained_generator(spec)
     model.load_weights(workdir / "export" / "generator.h5")
-    noise = sample.noise(spec, n, 0)
+    noise = latent(spec, n, 0)
     model.predict(noise[:256], verbose=0)
     t0 = time.perf_counter()
     model.predict(noise, verbose=0)

@@ -20,18 +20,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def reference_images_per_s(arch: str, images, batch: int, epochs: int) -> float:
-    import keras
     import tensorflow as tf
 
-    from ganctl.jobs import archs, data
+    from ganctl.jobs import archs, data, device
 
     from .reference import TRAINERS
 
-    keras.mixed_precision.set_global_policy("float32")
     x = data.scale(images, archs.get(arch).output)
     # The notebook's pipeline: cache, shuffle, batch, prefetch (drop the remainder: it breaks on it).
     ds = tf.data.Dataset.from_tensor_slices(x).cache().shuffle(len(x)).batch(batch, drop_remainder=True).prefetch(64)
-    epoch = TRAINERS[arch](batch)
+    with device.precision_scope("fp32"):  # the seed code's own precision
+        epoch = TRAINERS[arch](batch)
     epoch(ds)  # warm-up
     rates = []
     for _ in range(epochs):

@@ -1,4 +1,4 @@
-"""Rendering quality figures (a metrics row's `values`: ganctl.jobs.metrics.Quality.to_dict()).
+"""Rendering quality figures (a metrics row's `values`: ganctl.jobs.quality.metrics.Quality.to_dict()).
 
 Shared by `status`, `list`, `watch` and `eval`; no numpy, no TensorFlow.
 """

@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -100,7 +100,3 @@ def verified_path(export_dir: Path, fmt: str, expected_sha256: str | None = None
             raise ArtifactError(f"artifact {path} fails its sha256 check against the {label}: "
                                 f"expected {expected[:12]}…, found {actual[:12]}… (tampered or swapped)")
     return path
-
-
-def as_dicts(files: list[ArtifactFile]) -> list[dict]:
-    return [asdict(f) for f in files]

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # A queued job whose message never arrived is re-published after this many seconds.
     requeue_after: float = 300.0
     submit_timeout: float = 10.0
+    # GANCTL_DEBUG=1: the CLI re-raises errors with their traceback instead of one `error:` line.
+    debug: bool = False
 
     @property
     def resolved_database_url(self) -> str:

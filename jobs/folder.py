@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Subset
+from ganctl.jobs.datatypes import DataError, Subset
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def is_image_name(name: str) -> bool:
 
 
 def default_cache_dir() -> Path:
-    from .config import get_settings
+    from ganctl.jobs.config import get_settings
 
     return get_settings().resolved_cache_dir / "folders"
 

@@ -16,19 +16,14 @@ module costs nothing, so the CLI can import it without TensorFlow installed.
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from PIL import Image
 
-if TYPE_CHECKING:
-    from ganctl.jobs.train import EpochReport
-
 __all__ = ["EpochWriter", "logdir_for", "read_scalars", "read_images", "event_files",
-           "SCALAR_TAGS", "IMAGE_TAG", "QUALITY_PREFIX"]
+           "IMAGE_TAG", "QUALITY_PREFIX"]
 
-SCALAR_TAGS = ("d_loss", "g_loss", "images_per_s", "seconds")
 IMAGE_TAG = "grid"
 QUALITY_PREFIX = "quality/"
 _SCALARS_PLUGIN = "scalars"
@@ -91,7 +86,8 @@ class EpochWriter:
         tensor = tf.constant([str(width).encode(), str(height).encode(), bytes(png)], dtype=tf.string)
         tf.summary.write(tag, tensor, step=int(step), metadata=self._image_md)
 
-    def write(self, report: "EpochReport") -> None:
+    def write(self, report) -> None:
+        """report: a ganctl.jobs.train.EpochReport (not imported: train imports this module)."""
         self._check_open()
         step = int(report.epoch)
         with self._writer.as_default():
@@ -101,13 +97,6 @@ class EpochWriter:
             self._scalar("seconds", report.seconds, step)
             if report.grid_png:
                 self._image(IMAGE_TAG, report.grid_png, step)
-        self._writer.flush()
-
-    def write_image(self, tag: str, png: bytes, step: int) -> None:
-        """Any PNG (e.g. the final sample grid) as an image summary."""
-        self._check_open()
-        with self._writer.as_default():
-            self._image(tag, png, step)
         self._writer.flush()
 
     def write_metrics(self, epoch: int, metrics: dict) -> None:
@@ -194,8 +183,3 @@ def read_images(logdir: Path | str) -> dict[str, list[tuple[int, bytes]]]:
             if arr.ndim == 1 and arr.dtype == object and len(arr) >= 3:
                 out.setdefault(value.tag, {})[step] = bytes(arr[2])
     return {tag: sorted(points.items()) for tag, points in out.items()}
-
-
-def finite(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Drop NaN/inf points (for checks that compare curves)."""
-    return [(s, v) for s, v in points if math.isfinite(v)]

@@ -162,7 +162,8 @@ def eval_job(self, job_id: str) -> None:
     job = _claim(self, job_id)
     if job is None:
         return
-    from ganctl.jobs import device, evaluation
+    from ganctl.jobs import device
+    from ganctl.jobs.quality import scoring
     from ganctl.jobs.spec import EvalSpec, TrainSpec
 
     beat = Heartbeat(job, get_settings().heartbeat_every, lambda: None)  # a first use trains the classifier
@@ -172,8 +173,8 @@ def eval_job(self, job_id: str) -> None:
         parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
         expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
         export = job_dir(get_settings().resolved_artifacts_dir, parent.id) / "export"
-        q = evaluation.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
-                                    expected.get("h5-generator"))
+        q = scoring.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
+                                 expected.get("h5-generator"))
         store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]))
         store().finish(job.id, job.attempts, "completed", result=q)
     except Exception as exc:  # noqa: BLE001

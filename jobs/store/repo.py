@@ -25,10 +25,10 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .engine import make_engine, migrations_dir, normalize_url
-from .models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
-from .results import ResultsMixin
-from .rows import (
+from ganctl.jobs.store.engine import make_engine, migrations_dir, normalize_url
+from ganctl.jobs.store.models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
+from ganctl.jobs.store.results import ResultsMixin
+from ganctl.jobs.store.rows import (
     Ambiguous,
     ArtifactRow,
     EpochRow,
@@ -41,7 +41,7 @@ from .rows import (
     StoreError,
     job_from_row,
 )
-from .schema import SCHEMA_HEAD, SchemaMixin
+from ganctl.jobs.store.schema import SCHEMA_HEAD, SchemaMixin
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .models import TERMINAL
+from ganctl.jobs.store.models import TERMINAL
 
 
 class StoreError(Exception):
