@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ganctl_argv, scratch_env, start_redis, timed
+from bench.common import ganctl_argv, scratch_env, start_redis, timed
 
 
 def end_to_end(reps: int) -> tuple[float, float, Path, str]:

@@ -24,7 +24,7 @@ def reference_images_per_s(arch: str, images, batch: int, epochs: int) -> float:
 
     from ganctl.jobs import archs, data, device
 
-    from .reference import TRAINERS
+    from bench.reference import TRAINERS
 
     x = data.scale(images, archs.get(arch).output)
     # The notebook's pipeline: cache, shuffle, batch, prefetch (drop the remainder: it breaks on it).
@@ -65,7 +65,7 @@ def main(argv=None) -> None:
 
     from ganctl.jobs import archs, data
 
-    from .flops import train_flops_per_image
+    from bench.flops import train_flops_per_image
 
     images = data.select("train", limit=args.images).images
     ours, precision = ganctl_images_per_s(args.arch, args.images, args.batch, args.epochs, args.precision)
