@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import options as o
-from .common import CliError, import_tensorflow_quietly, print_json, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import CliError, import_tensorflow_quietly, print_json, user_errors
 
 app = typer.Typer(help="Architectures: names, defaults, layer tables.", invoke_without_command=True,
                   no_args_is_help=False)

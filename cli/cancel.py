@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import job_json, open_store, print_json, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import job_json, open_store, print_json, user_errors
 
 
 @user_errors

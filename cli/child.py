@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import job_json, print_json, publish_or_fail, settings
+from ganctl.cli.common import job_json, print_json, publish_or_fail, settings
 
 
 def queue_and_wait(store, parent, kind: str, spec: dict, *, no_wait: bool, json: bool, poll: float,
@@ -17,7 +17,7 @@ def queue_and_wait(store, parent, kind: str, spec: dict, *, no_wait: bool, json:
         print_json(job_json(job)) if json else typer.echo(job.id)
         return None
 
-    from .watch import follow
+    from ganctl.cli.watch import follow
 
     job = follow(store, job.id, poll=poll, quiet=True, timeout=timeout)
     if job.status == "completed":

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import print_json, settings, user_errors
-from .report import write_file
+from ganctl.cli import options as o
+from ganctl.cli.common import print_json, settings, user_errors
+from ganctl.cli.report import write_file
 
 app = typer.Typer(help="The training data: look at the real images.", no_args_is_help=True)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import open_store, print_json, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import open_store, print_json, user_errors
 
 app = typer.Typer(help="Database schema: upgrade to the latest revision, show the current one.",
                   no_args_is_help=True)

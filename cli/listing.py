@@ -1,9 +1,9 @@
 """`ganctl list`: recent jobs as a table (or JSON)."""
 from __future__ import annotations
 
-from . import options as o
-from .common import fmt_loss, fmt_time, job_json, open_store, print_json, user_errors
-from .quality import num
+from ganctl.cli import options as o
+from ganctl.cli.common import fmt_loss, fmt_time, job_json, open_store, print_json, user_errors
+from ganctl.cli.quality import num
 
 
 @user_errors

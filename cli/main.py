@@ -10,8 +10,8 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import (archs, cancel, data, db, evaluate, grids, listing, plot, report, sample, status, submit, watch,
-               worker)
+from ganctl.cli import (archs, cancel, data, db, evaluate, grids, listing, plot, report, sample, status, submit,
+                        watch, worker)
 
 
 class OneLineErrors(TyperGroup):

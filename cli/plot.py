@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import open_store, print_json, user_errors
-from .report import default_path, training_job, write_file
+from ganctl.cli import options as o
+from ganctl.cli.common import open_store, print_json, user_errors
+from ganctl.cli.report import default_path, training_job, write_file
 
 
 @user_errors

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from .common import CliError, print_json, settings, open_store, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import CliError, print_json, settings, open_store, user_errors
 
 
 def training_job(store, job_id: str):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from .child import queue_and_wait
-from .common import CliError, job_json, open_store, print_json, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.child import queue_and_wait
+from ganctl.cli.common import CliError, job_json, open_store, print_json, user_errors
 
 
 def check_source(store, job, fmt: str) -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import typer
 
-from . import options as o
-from . import quality
-from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
-                     open_store, print_json, settings, user_errors)
+from ganctl.cli import options as o
+from ganctl.cli import quality
+from ganctl.cli.common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
+                               open_store, print_json, settings, user_errors)
 
 
 def tensorboard_dir(job) -> Path | None:

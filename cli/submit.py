@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import typer
 
-from . import options as o
-from .common import job_json, open_store, print_json, publish_or_fail, settings, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import job_json, open_store, print_json, publish_or_fail, settings, user_errors
 
 
 def build_spec(**fields):
@@ -56,7 +56,7 @@ def submit(
         else:
             typer.echo(job.id)
         return
-    from .watch import end_line, follow
+    from ganctl.cli.watch import end_line, follow
 
     if not json:
         typer.echo(job.id)

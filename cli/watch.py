@@ -7,9 +7,9 @@ from contextlib import nullcontext
 
 import typer
 
-from . import options as o
-from . import quality
-from .common import TERMINAL, fmt_loss, fmt_seconds, jsonable, job_json, open_store, user_errors
+from ganctl.cli import options as o
+from ganctl.cli import quality
+from ganctl.cli.common import TERMINAL, fmt_loss, fmt_seconds, jsonable, job_json, open_store, user_errors
 
 
 def _summary(store, job) -> tuple[int, int, list, str | None]:

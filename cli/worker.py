@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import options as o
-from .common import CliError, print_json, settings, user_errors
+from ganctl.cli import options as o
+from ganctl.cli.common import CliError, print_json, settings, user_errors
 
 Gpus = Annotated[Optional[str], typer.Option(
     "--gpus", help="GPU indices (0,1) or 'all' (nvidia-smi -L) (default: all, or CPU when none).")]
@@ -63,7 +63,7 @@ def worker(
 
     from ganctl.worker.app import app, declare_queues, safe_url
 
-    from .common import open_store
+    from ganctl.cli.common import open_store
 
     s = settings()
     store = open_store()
