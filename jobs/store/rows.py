@@ -86,7 +86,7 @@ class ArtifactRow:
 
 @dataclass(frozen=True)
 class MetricsRow:
-    """Quality figures (ganctl.jobs.metrics.Quality.to_dict()) of a training job at an epoch,
+    """Quality figures (ganctl.jobs.quality.metrics.Quality.to_dict()) of a training job at an epoch,
     or of an on-demand `ganctl eval` (epoch None)."""
 
     epoch: int | None
