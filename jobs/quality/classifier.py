@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganctl.jobs import data
+from ganctl.jobs import data, device
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,6 @@ def _train(weights: Path, data_dir) -> float:
     """Train and save the weights atomically; returns the training seconds."""
     import keras
 
-    from ganctl.jobs import device
-
     keras.utils.set_random_seed(RECIPE["seed"])
     with device.precision_scope(RECIPE["precision"]):
         model = _build(keras)
@@ -168,8 +166,6 @@ def get_classifier(settings=None) -> Classifier:
         log.info("training the quality classifier (%s epochs) into %s", RECIPE["epochs"], weights)
         seconds = _train(weights, data_dir)
         trained = True
-    from ganctl.jobs import device
-
     with device.precision_scope("fp32"):
         model = _build(keras)  # float32 for inference, whatever the training precision was
     model.load_weights(weights)
