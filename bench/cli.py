@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import ganctl_argv, scratch_env, timed
+from bench.common import ganctl_argv, scratch_env, timed
 
 
 def seed_store(home: Path) -> str:

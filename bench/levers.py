@@ -15,13 +15,13 @@ import os
 import subprocess
 import sys
 
-from .common import median_ms
+from bench.common import median_ms
 
 VARIANTS = {
     "baseline": ("the train step as ganctl runs it (auto precision)", {}),
     "xla": ("the same step compiled with XLA (jit_compile=True)", {}),
-    "inter1": ("one inter-op thread (intra-op 2)", {"GANCTL_BENCH_INTER": "1"}),
-    "intra1": ("one intra-op thread (inter-op 2)", {"GANCTL_BENCH_INTRA": "1"}),
+    "inter1": ("one inter-op thread (intra-op 2)", {"BENCH_INTER_OP_THREADS": "1"}),
+    "intra1": ("one intra-op thread (inter-op 2)", {"BENCH_INTRA_OP_THREADS": "1"}),
     "fpmath": ("float32 policy with ONEDNN_DEFAULT_FPMATH_MODE=BF16", {"ONEDNN_DEFAULT_FPMATH_MODE": "BF16"}),
 }
 
@@ -30,10 +30,10 @@ def run_variant(arch: str, variant: str, reps: int) -> float:
     """In this process: ms per train step of 128 images under `variant`."""
     import tensorflow as tf
 
-    if os.environ.get("GANCTL_BENCH_INTER"):
-        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ["GANCTL_BENCH_INTER"]))
-    if os.environ.get("GANCTL_BENCH_INTRA"):
-        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["GANCTL_BENCH_INTRA"]))
+    if os.environ.get("BENCH_INTER_OP_THREADS"):
+        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ["BENCH_INTER_OP_THREADS"]))
+    if os.environ.get("BENCH_INTRA_OP_THREADS"):
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["BENCH_INTRA_OP_THREADS"]))
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 

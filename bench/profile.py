@@ -21,8 +21,8 @@ def profile(arch: str, precision: str, batch: int, reps: int) -> list[tuple[str,
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
-    from .common import median_ms
-    from .flops import forward_flops
+    from bench.common import median_ms
+    from bench.flops import forward_flops
 
     spec = TrainSpec(arch=arch, limit=batch, batch_size=batch, precision=precision)
     gan, resolved = train.build(spec)

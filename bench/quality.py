@@ -4,7 +4,7 @@
                             [--precisions auto,fp32]
 
 Each arch trains with its default settings (ganctl.jobs.train.run) in a temp dir, then n images
-are sampled from its exported generator (ganctl.jobs.sample) and scored by ganctl.jobs.metrics
+are sampled from its exported generator (ganctl.jobs.sample) and scored by ganctl.jobs.quality.metrics
 in the feature space of the cached Fashion-MNIST classifier, against 2n real TEST images of the
 same classes (fewer where the split holds fewer; FD then uses n_real/2 per side, see evaluate).
 With several --precisions each arch trains once per precision from the same seed, so the rows show
@@ -23,7 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None,
                classes: tuple[int, ...], seed: int, real, clf, workdir: Path):
-    from ganctl.jobs import data, metrics, sample, train
+    from ganctl.jobs import data, sample, train
+    from ganctl.jobs.noise import fixed_noise
+    from ganctl.jobs.quality import metrics
     from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
 
@@ -34,7 +36,7 @@ def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None
     seconds = time.perf_counter() - t0
     gen = sample.load_generator(spec, JobFolder(workdir).export)
     fake = sample.generate(spec, gen, n, seed=seed + 1)
-    grid = data.unscale(gen(train.fixed_noise(spec)), spec.info.output)
+    grid = data.unscale(gen(fixed_noise(spec)), spec.info.output)
     q = metrics.evaluate(fake, real, clf, classes=spec.classes, grid_images=grid, seed=seed)
     return q, seconds, result.precision
 
@@ -62,14 +64,15 @@ def main(argv=None) -> None:
     parser.add_argument("--precisions", default="auto", help="comma-separated: auto, fp32, bf16, fp16")
     args = parser.parse_args(argv)
 
-    from ganctl.jobs import classifier, data, metrics
+    from ganctl.jobs import data
+    from ganctl.jobs.quality import classifier, scoring
 
     classes = tuple(data.parse_classes([c for c in args.classes.split(",") if c.strip()]))
     t0 = time.perf_counter()
     clf = classifier.get_classifier()
     print(f"classifier: test accuracy {clf.test_accuracy:.4f}, "
           f"{'trained' if clf.trained else 'loaded from cache'} in {time.perf_counter() - t0:.0f}s ({clf.path})")
-    real = metrics.real_reference(classes, 2 * args.n, seed=args.seed)
+    real = scoring.real_reference(classes, 2 * args.n, seed=args.seed)
     rows = []
     runs = [(a.strip(), p.strip()) for a in args.archs.split(",") if a.strip()
             for p in args.precisions.split(",") if p.strip()]

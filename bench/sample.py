@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ganctl_argv, scratch_env, start_redis, timed
+from bench.common import ganctl_argv, scratch_env, start_redis, timed
 
 
 def end_to_end(reps: int) -> tuple[float, float, Path, str]:
@@ -49,6 +49,8 @@ def end_to_end(reps: int) -> tuple[float, float, Path, str]:
 def in_process(workdir: Path, n: int) -> tuple[float, float]:
     import keras
 
+    from ganctl.jobs import sample
+    from ganctl.jobs.noise import latent
     from ganctl.jobs import artifacts, sample
     from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
@@ -65,7 +67,7 @@ def in_process(workdir: Path, n: int) -> tuple[float, float]:
     assert images.shape[0] == n
     model = sample.untrained_generator(spec)
     model.load_weights(export / artifacts.FILES["h5-generator"])
-    noise = sample.noise(spec, n, 0)
+    noise = latent(spec, n, 0)
     model.predict(noise[:256], verbose=0)
     t0 = time.perf_counter()
     model.predict(noise, verbose=0)

@@ -20,18 +20,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def reference_images_per_s(arch: str, images, batch: int, epochs: int) -> float:
-    import keras
     import tensorflow as tf
 
-    from ganctl.jobs import archs, data
+    from ganctl.jobs import archs, data, device
 
-    from .reference import TRAINERS
+    from bench.reference import TRAINERS
 
-    keras.mixed_precision.set_global_policy("float32")
     x = data.scale(images, archs.get(arch).output)
     # The notebook's pipeline: cache, shuffle, batch, prefetch (drop the remainder: it breaks on it).
     ds = tf.data.Dataset.from_tensor_slices(x).cache().shuffle(len(x)).batch(batch, drop_remainder=True).prefetch(64)
-    epoch = TRAINERS[arch](batch)
+    with device.precision_scope("fp32"):  # the seed code's own precision
+        epoch = TRAINERS[arch](batch)
     epoch(ds)  # warm-up
     rates = []
     for _ in range(epochs):
@@ -66,7 +65,7 @@ def main(argv=None) -> None:
 
     from ganctl.jobs import archs, data
 
-    from .flops import train_flops_per_image
+    from bench.flops import train_flops_per_image
 
     images = data.select("train", limit=args.images).images
     ours, precision = ganctl_images_per_s(args.arch, args.images, args.batch, args.epochs, args.precision)

@@ -6,7 +6,7 @@ import typer
 
 from ganctl.jobs import service
 
-from ._output import print_json
+from ganctl.cli._output import print_json
 
 
 def queue_and_wait(store, parent, kind: str, spec, *, no_wait: bool, json: bool, poll: float,
@@ -18,7 +18,7 @@ def queue_and_wait(store, parent, kind: str, spec, *, no_wait: bool, json: bool,
         print_json(service.job_dict(job)) if json else typer.echo(job.id)
         return None
 
-    from .watch import follow
+    from ganctl.cli.watch import follow
 
     job = follow(store, job.id, poll=poll, quiet=True, timeout=timeout)
     if job.status == "completed":

@@ -6,10 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import _options as o
-from ._errors import CliError, user_errors
-from ._output import print_json
-from ._tf import import_tensorflow_quietly
+from ganctl.cli import _options as o
+from ganctl.cli._errors import CliError, user_errors
+from ganctl.cli._output import print_json
+from ganctl.cli._tf import import_tensorflow_quietly
 
 app = typer.Typer(help="Architectures: names, defaults, layer tables.", invoke_without_command=True,
                   no_args_is_help=False)

@@ -5,10 +5,10 @@ import typer
 
 from ganctl.jobs.config import get_settings as settings
 
-from . import _options as o
-from ._errors import user_errors
-from ._output import print_json
-from .report import write_file
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import print_json
+from ganctl.cli.report import write_file
 
 app = typer.Typer(help="The training data: look at the real images.", no_args_is_help=True)
 

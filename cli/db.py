@@ -5,9 +5,9 @@ import typer
 
 from ganctl.jobs.service import open_store
 
-from . import _options as o
-from ._errors import user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import print_json
 
 app = typer.Typer(help="Database schema: upgrade to the latest revision, show the current one.",
                   no_args_is_help=True)

@@ -5,11 +5,11 @@ import typer
 
 from ganctl.jobs import service
 
-from . import _options as o
-from . import _quality_text as quality
-from ._child import queue_and_wait
-from ._errors import user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli import _quality_text as quality
+from ganctl.cli._child import queue_and_wait
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import print_json
 
 
 @user_errors

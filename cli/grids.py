@@ -5,10 +5,10 @@ import typer
 
 from ganctl.jobs.service import open_store
 
-from . import _options as o
-from ._errors import CliError, user_errors
-from ._output import print_json
-from .report import job_folder, training_job, write_file
+from ganctl.cli import _options as o
+from ganctl.cli._errors import CliError, user_errors
+from ganctl.cli._output import print_json
+from ganctl.cli.report import job_folder, training_job, write_file
 
 
 @user_errors

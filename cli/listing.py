@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ganctl.jobs import service
 
-from . import _options as o
-from ._errors import user_errors
-from ._output import fmt_loss, fmt_time, print_json
-from ._quality_text import num
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import fmt_loss, fmt_time, print_json
+from ganctl.cli._quality_text import num
 
 
 @user_errors

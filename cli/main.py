@@ -11,9 +11,9 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
+from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
                worker, workers)
-from .eval import evaluate
+from ganctl.cli.eval import evaluate
 
 
 class OneLineErrors(TyperGroup):

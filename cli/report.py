@@ -12,9 +12,9 @@ import typer
 from ganctl.jobs.config import get_settings as settings
 from ganctl.jobs.service import open_store
 
-from . import _options as o
-from ._errors import CliError, user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli._errors import CliError, user_errors
+from ganctl.cli._output import print_json
 
 
 def training_job(store, job_id: str):

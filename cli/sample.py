@@ -8,10 +8,10 @@ import typer
 
 from ganctl.jobs import service
 
-from . import _options as o
-from ._child import queue_and_wait
-from ._errors import CliError, user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli._child import queue_and_wait
+from ganctl.cli._errors import CliError, user_errors
+from ganctl.cli._output import print_json
 
 
 def copy_out(result: dict, out: Path) -> tuple[Path, Path]:

@@ -14,10 +14,10 @@ from ganctl.jobs.jsonsafe import jsonable
 from ganctl.jobs.layout import JobFolder
 from ganctl.jobs.units import human_bytes
 
-from . import _options as o
-from . import _quality_text as quality
-from ._errors import user_errors
-from ._output import ago, classes_text, fmt_loss, fmt_seconds, fmt_time, print_json
+from ganctl.cli import _options as o
+from ganctl.cli import _quality_text as quality
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import ago, classes_text, fmt_loss, fmt_seconds, fmt_time, print_json
 
 
 def tensorboard_dir(job) -> Path | None:

@@ -6,9 +6,9 @@ import typer
 from ganctl.jobs import service
 from ganctl.jobs.service import build_spec
 
-from . import _options as o
-from ._errors import user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import print_json
 
 
 @user_errors
@@ -50,7 +50,7 @@ def submit(
         else:
             typer.echo(job.id)
         return
-    from .watch import end_line, follow
+    from ganctl.cli.watch import end_line, follow
 
     if not json:
         typer.echo(job.id)

@@ -10,10 +10,10 @@ import typer
 from ganctl.jobs import service
 from ganctl.jobs.jsonsafe import jsonable
 
-from . import _options as o
-from . import _quality_text as quality
-from ._errors import user_errors
-from ._output import fmt_loss, fmt_seconds
+from ganctl.cli import _options as o
+from ganctl.cli import _quality_text as quality
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import fmt_loss, fmt_seconds
 
 
 def _summary(store, job) -> tuple[int, int, list, str | None]:

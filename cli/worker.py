@@ -10,9 +10,9 @@ import typer
 
 from ganctl.jobs.config import get_settings as settings
 
-from . import _options as o
-from ._errors import CliError, user_errors
-from ._output import print_json
+from ganctl.cli import _options as o
+from ganctl.cli._errors import CliError, user_errors
+from ganctl.cli._output import print_json
 
 Gpus = Annotated[Optional[str], typer.Option(
     "--gpus", help="GPU indices (0,1) or 'all' (nvidia-smi -L) (default: all, or CPU when none).")]

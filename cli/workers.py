@@ -5,9 +5,9 @@ from ganctl.jobs import service
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.jsonsafe import jsonable
 
-from . import _options as o
-from ._errors import user_errors
-from ._output import ago, fmt_time, print_json
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import ago, fmt_time, print_json
 
 
 @user_errors

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+from dataclasses import dataclass
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -91,7 +94,3 @@ def verified_path(export_dir: Path, fmt: str, expected_sha256: str | None = None
             raise ArtifactError(f"artifact {path} fails its sha256 check against the {label}: "
                                 f"expected {expected[:12]}…, found {actual[:12]}… (tampered or swapped)")
     return path
-
-
-def as_dicts(files: list[ArtifactFile]) -> list[dict]:
-    return [asdict(f) for f in files]

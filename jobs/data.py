@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .labels import CLASS_NAMES
+from ganctl.jobs.config import get_settings
+from ganctl.jobs.datatypes import DataError, Subset  # noqa: F401 - callers catch data.DataError
+from ganctl.jobs.labels import CLASS_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,6 @@ FILES = {
 HOW_TO_GET = ("Fashion-MNIST not found. Install it with `apt-get install dataset-fashion-mnist` "
               "(files in /usr/share/datasets/fashion-mnist) or set GANCTL_DATA_DIR to a folder "
               "holding train-images-idx3-ubyte.gz and the three other IDX files")
-
-
-class DataError(ValueError):
-    """Missing, corrupt or empty data; the message is meant for the user as it stands."""
 
 
 def parse_classes(items: list[str | int]) -> list[int]:
@@ -51,8 +47,10 @@ def parse_classes(items: list[str | int]) -> list[int]:
 
 
 def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
-    env = data_dir or os.environ.get("GANCTL_DATA_DIR")
-    return [p for p in (Path(env) if env else None, DEBIAN_DIR, KERAS_CACHE) if p is not None]
+    """Where to look, in order: `data_dir`, else GANCTL_DATA_DIR (Settings.data_dir), then the system
+    and Keras folders."""
+    first = data_dir or get_settings().data_dir
+    return [p for p in (Path(first) if first else None, DEBIAN_DIR, KERAS_CACHE) if p is not None]
 
 
 def _file_in(folder: Path, stem: str) -> Path | None:
@@ -116,36 +114,6 @@ def load_split(split: str, data_dir: Path | None = None) -> tuple[np.ndarray, np
     return images, labels
 
 
-@dataclass(frozen=True)
-class Subset:
-    images: np.ndarray  # uint8 (n, h, w, c): (n, 28, 28, 1) for Fashion-MNIST
-    labels: np.ndarray  # (n,) class indices; folders: into class_names, -1 for no class
-    split: str          # Fashion-MNIST's split, or "folder"
-    classes: tuple      # the chosen classes (indices, or sub-folder names); () = all
-    # Folder datasets (jobs/folder.py): image files that could not be decoded (count, and the first
-    # few relative paths), whether the decoded arrays came from the cache, the folder, class names.
-    skipped: int = 0
-    cache_hit: bool = False
-    source: str = "fashion-mnist"
-    class_names: tuple[str, ...] = ()
-    skipped_files: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        if self.split == "folder":
-            names = ", ".join(self.class_names) if self.class_names else "no class sub-folders"
-            extra = f", {self.skipped} unreadable skipped" if self.skipped else ""
-            cache = ", from cache" if self.cache_hit else ""
-            return f"folder {self.source} ({names}): images {self.images.shape}{extra}{cache}"
-        names = ", ".join(CLASS_NAMES[c] for c in self.classes) if self.classes else "all classes"
-        return f"{self.split} split, {names}: images {self.images.shape}, labels {self.labels.shape}"
-
-    def summary(self) -> dict:
-        """JSON-ready facts for the job's record: images, shape, skipped, cache_hit, source."""
-        return {"source": self.source, "images": int(len(self.images)),
-                "image_shape": [int(x) for x in self.images.shape[1:]], "skipped": int(self.skipped),
-                "cache_hit": bool(self.cache_hit)}
-
-
 def select(split: str = "train", classes: tuple[int, ...] | list = (), limit: int | None = None,
            data_dir: Path | None = None) -> Subset:
     if limit is not None and limit < 1:
@@ -169,7 +137,7 @@ def load_for(spec, data_dir: Path | None = None) -> Subset:
     need the same path (a shared mount); unreadable files are skipped and counted (Subset.skipped).
     """
     if spec.folder is not None:
-        from . import folder
+        from ganctl.jobs import folder
 
         subset = folder.load(spec.folder, spec.effective_image_size, spec.effective_channels,
                              spec.resize, tuple(spec.classes), spec.limit)

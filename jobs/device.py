@@ -1,6 +1,7 @@
 """Device set-up and precision choice. TensorFlow is imported inside functions only."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -51,10 +52,17 @@ def configure() -> None:
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
-def set_precision(precision: str) -> str:
-    """Set Keras' global dtype policy for the models built next; returns the precision in force."""
+@contextmanager
+def precision_scope(precision: str):
+    """Build models under `precision` (`auto` resolved for this machine): sets Keras' global dtype
+    policy, yields the precision in force, and restores the previous policy on leaving, so nothing
+    built afterwards inherits it. The one place that touches the global policy."""
     import keras
 
     resolved = resolve_precision(precision, gpu_compute_capability=gpu_compute_capability())
+    previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(POLICIES[resolved])
-    return resolved
+    try:
+        yield resolved
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Subset
-from .layout import remove_stale_temps, write_atomic_with
+from ganctl.jobs.datatypes import DataError, Subset
+from ganctl.jobs.layout import remove_stale_temps, write_atomic_with
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def is_image_name(name: str) -> bool:
 
 
 def default_cache_dir() -> Path:
-    from .config import get_settings
+    from ganctl.jobs.config import get_settings
 
     return get_settings().resolved_cache_dir / "folders"
 

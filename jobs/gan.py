@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .spec import TrainSpec
+from ganctl.jobs.spec import TrainSpec
 
 
 def _toward_half(label: float, amount):

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import artifacts, data, pictures
-from .layout import JobFolder
-from .spec import TrainSpec
+from ganctl.jobs import artifacts, data, pictures
+from ganctl.jobs.noise import latent
+from ganctl.jobs.spec import TrainSpec
+from ganctl.jobs.layout import JobFolder
 
 _warm: dict[tuple, object] = {}  # (format, path, sha256, precision) -> generator; a worker reuses it
 
@@ -23,23 +24,15 @@ class SampleResult:
     files: list[Path]
 
 
-def noise(spec: TrainSpec, n: int, seed: int | None) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, spec.info.noise_dim)).astype(np.float32)
-
-
 def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     """The job's generator built from code, computing in `precision` (its weights stay float32)."""
     import keras
 
-    from . import device
+    from ganctl.jobs import device
 
     keras.utils.set_random_seed(spec.seed)
-    device.set_precision(precision)
-    try:
+    with device.precision_scope(precision):
         return spec.info.build_generator(spec.info.noise_dim)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
 
 
 def load_generator(spec: TrainSpec, export_dir: Path, fmt: str = "h5", expected_sha256: str | None = None):
@@ -74,7 +67,7 @@ def tf_function(fn):
 
 def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch: int = 1024) -> np.ndarray:
     """n uint8 images (n, h, w, c) from a generator callable or Keras model."""
-    z = noise(spec, n, seed)
+    z = latent(spec, n, seed)
     out = [np.asarray(generator(z[i:i + batch]), dtype=np.float32) for i in range(0, n, batch)]
     return data.unscale(np.concatenate(out), spec.info.output)
 

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from . import archs
-from .data import SPLITS, parse_classes
+from ganctl.jobs import archs
+from ganctl.jobs.data import SPLITS, parse_classes
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 FASHION_MNIST = "fashion-mnist"
@@ -123,7 +123,7 @@ class TrainSpec(BaseModel):
         if self.eval_every > 0 and (why := quality_refused(self.dataset)):
             raise ValueError(f"--eval-every: {why}")
         if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
-            from . import folder
+            from ganctl.jobs import folder
 
             folder.check(self.folder, self.classes)
         return self

@@ -34,10 +34,6 @@ class LayerRow:
         d["output_shape"] = list(self.output_shape)
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "LayerRow":
-        return cls(**{**d, "output_shape": tuple(d["output_shape"])})
-
 
 def _shape_of(layer) -> tuple:
     try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from PIL import Image
 
@@ -84,7 +84,8 @@ class EpochWriter:
         tensor = tf.constant([str(width).encode(), str(height).encode(), bytes(png)], dtype=tf.string)
         tf.summary.write(tag, tensor, step=int(step), metadata=self._image_md)
 
-    def write(self, report: "EpochReport") -> None:
+    def write(self, report) -> None:
+        """report: a ganctl.jobs.train.EpochReport (not imported: train imports this module)."""
         self._check_open()
         step = int(report.epoch)
         with self._writer.as_default():

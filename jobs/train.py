@@ -10,8 +10,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import data, pictures
-from .spec import TrainSpec
+from ganctl.jobs import data, pictures
+from ganctl.jobs.noise import epoch_seed, eval_seed, fixed_noise
+from ganctl.jobs.spec import TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class EpochReport:
     images_per_s: float
     grid_path: Path | None
     grid_png: bytes | None
-    quality: dict | None = None  # ganctl.jobs.metrics.Quality.to_dict() on an evaluated epoch
+    quality: dict | None = None  # ganctl.jobs.quality.metrics.Quality.to_dict() on an evaluated epoch
 
 
 @dataclass
@@ -59,68 +60,39 @@ class TrainResult:
     data: dict = field(default_factory=dict)  # what was trained on: counts, skipped files, cache hit
 
 
-def fixed_noise(spec: TrainSpec) -> np.ndarray:
-    """The grid's noise: one draw per job, so every epoch's grid shows the same latent points."""
-    rng = np.random.default_rng([spec.seed, 0x6A1D])
-    return rng.standard_normal((spec.grid_size, spec.info.noise_dim)).astype(np.float32)
-
-
-def epoch_seed(spec: TrainSpec, epoch: int) -> int:
-    return (spec.seed * 1_000_003 + epoch) % (2**31 - 1)
-
-
-def eval_seed(spec: TrainSpec) -> int:
-    """The noise seed of the images scored every eval_every epochs: the same latent points each time."""
-    return (spec.seed * 1_000_003 + 0xE7A1) % (2**31 - 1)
-
-
 def is_eval_epoch(spec: TrainSpec, epoch: int) -> bool:
     return spec.eval_every > 0 and (epoch % spec.eval_every == 0 or epoch == spec.epochs)
-
-
-def quality(spec: TrainSpec, generator, classifier, real: np.ndarray, grid_images: np.ndarray | None,
-            seed: int) -> dict:
-    """ganctl.jobs.metrics.evaluate on spec.eval_n images of `generator` (noise from `seed`) against
-    `real` (uint8 test images of the job's classes), as Quality.to_dict()."""
-    from . import metrics, sample
-
-    fake = sample.generate(spec, generator, spec.eval_n, seed)
-    return metrics.evaluate(fake, real, classifier, classes=tuple(spec.classes),
-                            grid_images=grid_images).to_dict()
 
 
 def build(spec: TrainSpec, precision: str | None = None):
     """Seeded networks + optimizers under the job's precision policy; returns (gan, precision)."""
     import keras
 
-    from . import device
-    from .gan import GAN
+    from ganctl.jobs import device
+    from ganctl.jobs.gan import GAN
 
     keras.utils.set_random_seed(spec.seed)
-    resolved = device.set_precision(precision or spec.precision)
-    try:
+    with device.precision_scope(precision or spec.precision) as resolved:
         return GAN(spec, resolved), resolved
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
 
 
 def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         data_dir: Path | None = None) -> TrainResult:
-    from . import artifacts
-    from .checkpoints import Checkpoints
-    from .layout import JobFolder
-    from .tensorboard import EpochWriter
+    from ganctl.jobs import artifacts
+    from ganctl.jobs.checkpoints import Checkpoints
+    from ganctl.jobs.tensorboard import EpochWriter
+    from ganctl.jobs.layout import JobFolder
 
     hooks, workdir = hooks or Hooks(), Path(workdir)
     subset = data.load_for(spec, data_dir)
     classifier = reference = None
     if spec.eval_every > 0:
         # Before build(): a classifier trained here (first use) must not move the job's seeded RNGs.
-        from . import metrics
-        from .classifier import get_classifier
+        from ganctl.jobs.quality import scoring
+        from ganctl.jobs.quality.classifier import get_classifier
 
         classifier = get_classifier()
-        reference = metrics.real_reference(spec.classes, 2 * spec.eval_n, seed=0, data_dir=data_dir)
+        reference = scoring.real_reference(spec.classes, 2 * spec.eval_n, seed=0, data_dir=data_dir)
     gan, precision = build(spec)
     ckpts = Checkpoints(JobFolder(workdir).checkpoints)
     start = ckpts.restore_latest(gan.state_variables())
@@ -153,8 +125,8 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             if is_eval_epoch(spec, epoch):
                 if images is None:
                     images = data.unscale(gan.generate(noise), spec.info.output)
-                scores = quality(spec, lambda z: gan.generator(z, training=False), classifier, reference, images,
-                                 eval_seed(spec))
+                scores = scoring.score_generator(spec, lambda z: gan.generator(z, training=False), classifier,
+                                                 reference, images, eval_seed(spec))
             report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
                                  len(subset.images) / seconds, grid_path, grid_png, scores)
             # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.

@@ -182,14 +182,15 @@ def eval_job(job: Job, lease: Lease) -> dict:
     """Quality figures of a training job's exported generator: the eval job's result, and a metrics
     row (epoch None) of the training job. The lease matters here too: a first use trains the
     quality classifier."""
-    from ganctl.jobs import evaluation, train
+    from ganctl.jobs import train
+    from ganctl.jobs.quality import scoring
     from ganctl.jobs.spec import EvalSpec, TrainSpec
 
     parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
     export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
-    q = evaluation.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
-                                expected.get("h5-generator"))
+    q = scoring.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
+                             expected.get("h5-generator"))
     # A row of the parent, fenced by this eval job's attempt: a stale eval adds no second row.
     if not lease.kept(store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]),
                                              held=(job.id, job.attempts))):

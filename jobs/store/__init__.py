@@ -2,7 +2,7 @@
 
 Only this package imports SQLAlchemy; callers get plain frozen dataclasses.
 """
-from .repo import (
+from ganctl.jobs.store.repo import (
     Ambiguous,
     ArtifactRow,
     EpochRow,

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from .rows import StoreError
+from ganctl.jobs.store.rows import StoreError
 
 
 def normalize_url(url: str) -> str:
@@ -80,9 +80,7 @@ def migrations_dir() -> Path:
             return path.parent
     except Exception:  # noqa: BLE001 - namespace package not importable: editable install
         pass
-    import ganctl.jobs.store as _pkg
-
-    path = Path(_pkg.__file__).resolve().parents[2] / "alembic"
+    path = Path(__file__).resolve().parents[2] / "alembic"  # jobs/store/engine.py -> the checkout
     if not (path / "env.py").is_file():
         raise StoreError(f"ganctl's database migrations are missing (looked in {path})")
     return path

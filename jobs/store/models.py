@@ -183,7 +183,7 @@ class ArtifactModel(Base):
 
 
 class MetricsModel(Base):
-    """Quality figures of a training job (ganctl.jobs.metrics.Quality.to_dict()): one row per
+    """Quality figures of a training job (ganctl.jobs.quality.metrics.Quality.to_dict()): one row per
     evaluated epoch (upserted), plus one row per on-demand `ganctl eval` (epoch NULL; NULLs are
     distinct under the unique constraint, so each on-demand evaluation adds a row)."""
 

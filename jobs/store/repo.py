@@ -25,10 +25,10 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .engine import make_engine, migrations_dir, normalize_url
-from .models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
-from .results import ResultsMixin
-from .rows import (
+from ganctl.jobs.store.engine import make_engine, migrations_dir, normalize_url
+from ganctl.jobs.store.models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
+from ganctl.jobs.store.results import ResultsMixin
+from ganctl.jobs.store.rows import (
     Ambiguous,
     ArtifactRow,
     EpochRow,
@@ -41,8 +41,8 @@ from .rows import (
     StoreError,
     job_from_row,
 )
-from .schema import SCHEMA_HEAD, SchemaMixin
-from .workers import WorkerRow, WorkersMixin
+from ganctl.jobs.store.schema import SCHEMA_HEAD, SchemaMixin
+from ganctl.jobs.store.workers import WorkerRow, WorkersMixin
 
 log = logging.getLogger(__name__)
 

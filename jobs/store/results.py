@@ -7,10 +7,9 @@ import math
 
 from sqlalchemy import Connection, select, update
 
+from ganctl.jobs.store.models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
+from ganctl.jobs.store.rows import ArtifactRow, EpochRow, GridRow, MetricsRow, json_clean, metrics_from_row
 from ganctl.jobs.jsonsafe import jsonable
-
-from .models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
-from .rows import ArtifactRow, EpochRow, GridRow, MetricsRow, metrics_from_row
 
 
 def _still_owned(conn: Connection, job_id: str, attempt: int, now) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .models import TERMINAL
+from ganctl.jobs.store.models import TERMINAL
 
 
 class StoreError(Exception):
@@ -85,7 +85,7 @@ class ArtifactRow:
 
 @dataclass(frozen=True)
 class MetricsRow:
-    """Quality figures (ganctl.jobs.metrics.Quality.to_dict()) of a training job at an epoch,
+    """Quality figures (ganctl.jobs.quality.metrics.Quality.to_dict()) of a training job at an epoch,
     or of an on-demand `ganctl eval` (epoch None)."""
 
     epoch: int | None

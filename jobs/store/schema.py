@@ -11,8 +11,8 @@ from typing import Callable, TypeVar
 
 from sqlalchemy import Connection, inspect, text
 
-from .engine import migrations_dir
-from .rows import SchemaOutOfDate, StoreError
+from ganctl.jobs.store.engine import migrations_dir
+from ganctl.jobs.store.rows import SchemaOutOfDate, StoreError
 
 T = TypeVar("T")
 

@@ -143,7 +143,8 @@ def test_training_records_each_reports_quality(tasks, store, monkeypatch):
 
 
 def test_eval_task_stores_the_figures_twice(tasks, store, home, monkeypatch):
-    from ganctl.jobs import classifier, metrics, sample
+    from ganctl.jobs import sample
+    from ganctl.jobs.quality import classifier, metrics, scoring
     from ganctl.jobs.store.repo import ArtifactRow
 
     import numpy as np
@@ -162,7 +163,7 @@ def test_eval_task_stores_the_figures_twice(tasks, store, home, monkeypatch):
 
     monkeypatch.setattr(sample, "load_generator", fake_load)
     monkeypatch.setattr(metrics, "evaluate", fake_evaluate)
-    monkeypatch.setattr(metrics, "real_reference", lambda classes, n, seed=0: np.zeros((n, 28, 28, 1), np.uint8))
+    monkeypatch.setattr(scoring, "real_reference", lambda classes, n, seed=0: np.zeros((n, 28, 28, 1), np.uint8))
     monkeypatch.setattr(classifier, "get_classifier", lambda: "clf")
     tasks.eval_job.apply(args=[child.id])
     done = store.get_job(child.id)

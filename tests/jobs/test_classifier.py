@@ -10,7 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from ganctl.jobs import classifier, data, metrics
+from ganctl.jobs import data
+from ganctl.jobs.quality import classifier, metrics, scoring
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,7 @@ def clf():
 @pytest.fixture(scope="module")
 def trouser_dress():
     """Disjoint real trouser+dress test images: a reference set and a held-out 'generated' set."""
-    real = metrics.real_reference((1, 3), 2000, seed=0)
+    real = scoring.real_reference((1, 3), 2000, seed=0)
     perm = np.random.default_rng(1).permutation(len(real))
     return real[perm[:1000]], real[perm[1000:]]
 
@@ -72,7 +73,7 @@ def test_held_out_real_images_do_not_alarm(clf, trouser_dress):
 
 
 def test_all_classes_real_vs_real(clf):
-    real = metrics.real_reference((), 2000, seed=3)
+    real = scoring.real_reference((), 2000, seed=3)
     q = metrics.evaluate(real[1000:], real[:1000], clf, classes=())
     assert not q.collapse, q.collapse_reasons
     assert all(v > 0.05 for v in q.class_histogram.values())

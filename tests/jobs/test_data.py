@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ganctl.jobs import data
+from ganctl.jobs.config import get_settings
 
 
 def test_splits_have_the_documented_sizes():
@@ -79,4 +80,9 @@ def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch):
 def test_data_dir_variable_is_searched_first(tmp_path, monkeypatch):
     folder = _copy_dataset(tmp_path)
     monkeypatch.setenv("GANCTL_DATA_DIR", str(folder))
-    assert data.find_data_dir() == folder
+    get_settings.cache_clear()  # read through Settings, like every GANCTL_ variable
+    try:
+        assert data.find_data_dir() == folder
+    finally:
+        monkeypatch.delenv("GANCTL_DATA_DIR")
+        get_settings.cache_clear()

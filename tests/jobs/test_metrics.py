@@ -1,4 +1,4 @@
-"""ganctl.jobs.metrics on synthetic features with known answers (numpy only, fast)."""
+"""ganctl.jobs.quality.metrics on synthetic features with known answers (numpy only, fast)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from ganctl.jobs import metrics
+from ganctl.jobs.labels import CLASS_NAMES
+from ganctl.jobs.quality import metrics
 
 D = 16
 
@@ -21,7 +22,7 @@ def gauss():
 def test_import_does_not_load_tensorflow():
     import subprocess
 
-    code = "import sys, ganctl.jobs.metrics; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    code = "import sys, ganctl.jobs.quality.metrics; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -125,7 +126,7 @@ def test_chunking_gives_the_same_answer(gauss, monkeypatch):
 def test_class_histogram_and_grid_spread():
     hist = metrics.class_histogram(np.array([1, 1, 1, 3]), (1, 3))
     assert hist["trouser"] == 0.75 and hist["dress"] == 0.25 and hist["bag"] == 0.0
-    assert list(hist) == list(metrics.data.CLASS_NAMES)
+    assert list(hist) == list(CLASS_NAMES)
     same = np.full((12, 28, 28, 1), 128, np.uint8)
     assert metrics.grid_spread(same) == 0.0
     halves = np.zeros((2, 28, 28, 1), np.uint8)
@@ -137,7 +138,7 @@ def test_class_histogram_and_grid_spread():
 def test_collapse_check_reasons():
     healthy = dict(coverage=0.95, recall=0.7, grid_spread=0.35)
     assert metrics.collapse_check(**healthy) == []
-    one_class = {n: 0.0 for n in metrics.data.CLASS_NAMES} | {"trouser": 0.99, "bag": 0.01}
+    one_class = {n: 0.0 for n in CLASS_NAMES} | {"trouser": 0.99, "bag": 0.01}
     reasons = metrics.collapse_check(coverage=0.02, recall=0.01, class_histogram=one_class,
                                      classes=(), grid_spread=0.003)
     assert reasons == ["coverage 0.02 < 0.1", "recall 0.01 < 0.05",
@@ -145,7 +146,7 @@ def test_collapse_check_reasons():
                        "fixed-seed grid spread 0.003 < 0.02"]
     # A single-class job has no class reason to give.
     assert metrics.collapse_check(**healthy, class_histogram=one_class, classes=(1,)) == []
-    two = {n: 0.0 for n in metrics.data.CLASS_NAMES} | {"trouser": 0.5, "dress": 0.5}
+    two = {n: 0.0 for n in CLASS_NAMES} | {"trouser": 0.5, "dress": 0.5}
     assert metrics.collapse_check(**healthy, class_histogram=two, classes=(1, 3)) == []
     assert metrics.collapse_check(**healthy, class_histogram=one_class, classes=(1, 3)) == [
         "only 1 of 2 classes generated (>= 2% each)"]

@@ -3,18 +3,17 @@ class histogram and a collapse alarm.
 
 Inception FID needs weights we cannot download and suits 28x28 grayscale poorly, so (as TF-GAN
 does for MNIST) every figure here is computed on the features of a small classifier trained on
-Fashion-MNIST itself (`ganctl.jobs.classifier`). numpy only: TensorFlow is never imported here;
+Fashion-MNIST itself (`ganctl.jobs.quality.classifier`). numpy only: TensorFlow is never imported here;
 `evaluate` receives the classifier object.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from . import data
+from ganctl.jobs.labels import CLASS_NAMES
 
 # ---------------------------------------------------------------------------------------------
 # Collapse thresholds, from measurements in this repo's classifier's 128-d feature space, with
@@ -202,9 +201,9 @@ def class_histogram(pred_classes: np.ndarray, classes: tuple[int, ...] = ()) -> 
     Classes outside `classes` are listed too (their fractions show off-subset samples).
     """
     pred = np.asarray(pred_classes).ravel().astype(np.int64)
-    counts = np.bincount(pred, minlength=len(data.CLASS_NAMES))[: len(data.CLASS_NAMES)]
+    counts = np.bincount(pred, minlength=len(CLASS_NAMES))[: len(CLASS_NAMES)]
     total = max(len(pred), 1)
-    return {name: float(counts[i] / total) for i, name in enumerate(data.CLASS_NAMES)}
+    return {name: float(counts[i] / total) for i, name in enumerate(CLASS_NAMES)}
 
 
 def grid_spread(images: np.ndarray) -> float:
@@ -253,9 +252,9 @@ def collapse_check(*, coverage: float, recall: float, class_histogram: dict[str,
             reasons.append(f"coverage {coverage:.3g} < {min_coverage:.3g}")
         if recall < MIN_RECALL:
             reasons.append(f"recall {recall:.3g} < {MIN_RECALL}")
-    wanted = tuple(classes) or tuple(range(len(data.CLASS_NAMES)))
+    wanted = tuple(classes) or tuple(range(len(CLASS_NAMES)))
     if class_histogram is not None and len(wanted) >= 2:
-        made = sum(class_histogram.get(data.CLASS_NAMES[c], 0.0) >= MIN_CLASS_FRACTION for c in wanted)
+        made = sum(class_histogram.get(CLASS_NAMES[c], 0.0) >= MIN_CLASS_FRACTION for c in wanted)
         # Mode dropping: a single class out of several, or fewer than half of them.
         if made <= 1 or made < len(wanted) / 2:
             reasons.append(f"only {made} of {len(wanted)} classes generated "
@@ -348,13 +347,3 @@ def evaluate(fake_uint8: np.ndarray, real_uint8: np.ndarray, classifier, *, clas
                    density=density, coverage=coverage, class_histogram=hist,
                    grid_spread=spread, diversity=varied, collapse=bool(reasons), collapse_reasons=reasons)
 
-
-def real_reference(classes, n: int, seed: int = 0, data_dir: Path | None = None) -> np.ndarray:
-    """n uint8 images (n, 28, 28, 1) of the real TEST split of `classes` (a tuple, or anything
-    with a `.classes`, such as a TrainSpec), a fixed-seed sample without replacement; all of
-    them when the subset holds fewer than n (e.g. 1,000 per class in the test split)."""
-    classes = tuple(getattr(classes, "classes", classes) or ())
-    subset = data.select("test", classes, data_dir=data_dir)
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(subset.images))[: min(n, len(subset.images))]
-    return subset.images[np.sort(idx)]

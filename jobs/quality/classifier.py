@@ -1,4 +1,4 @@
-"""A small Fashion-MNIST CNN whose 128-d `features` layer is the feature space of ganctl.jobs.metrics.
+"""A small Fashion-MNIST CNN whose 128-d `features` layer is the feature space of ganctl.jobs.quality.metrics.
 
 Trained once on the real train split and cached under `$GANCTL_CACHE_DIR/classifier-<hash>.weights.h5`
 (default `<home>/cache`),
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
-from .layout import remove_stale_temps, write_atomic, write_atomic_with
+from ganctl.jobs import data, device
+from ganctl.jobs.layout import remove_stale_temps, write_atomic, write_atomic_with
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +119,9 @@ def _train(weights: Path, data_dir) -> float:
     """Train and save the weights atomically; returns the training seconds."""
     import keras
 
-    from . import device
-
     keras.utils.set_random_seed(RECIPE["seed"])
-    device.set_precision(RECIPE["precision"])
-    try:
+    with device.precision_scope(RECIPE["precision"]):
         model = _build(keras)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = data.load_split("train", data_dir)
@@ -147,7 +142,7 @@ def _accuracy(clf: Classifier, data_dir) -> float:
 def get_classifier(settings=None) -> Classifier:
     """The cached classifier, training it first if this recipe has no cached weights yet."""
     if settings is None:
-        from .config import get_settings
+        from ganctl.jobs.config import get_settings
 
         settings = get_settings()
     data_dir = settings.data_dir
@@ -162,8 +157,8 @@ def get_classifier(settings=None) -> Classifier:
         log.info("training the quality classifier (%s epochs) into %s", RECIPE["epochs"], weights)
         seconds = _train(weights, data_dir)
         trained = True
-    keras.mixed_precision.set_global_policy("float32")
-    model = _build(keras)  # float32 for inference, whatever the training precision was
+    with device.precision_scope("fp32"):
+        model = _build(keras)  # float32 for inference, whatever the training precision was
     model.load_weights(weights)
     meta = {}
     if info.is_file() and not trained:

@@ -1,0 +1,50 @@
+"""Scoring a generator: its images against real test images of the job's classes, in the quality
+classifier's feature space (Fashion-MNIST jobs only). The training loop scores its live generator
+every eval_every epochs (`score_generator`); `ganctl eval` scores a job's exported generator, loaded
+only after its sha256 matches (`score_export`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ganctl.jobs import data, sample
+from ganctl.jobs.noise import fixed_noise
+from ganctl.jobs.quality import classifier, metrics
+from ganctl.jobs.spec import TrainSpec
+
+
+def real_reference(classes, n: int, seed: int = 0, data_dir: Path | None = None) -> np.ndarray:
+    """n uint8 images (n, 28, 28, 1) of the real TEST split of `classes` (a tuple, or anything
+    with a `.classes`, such as a TrainSpec), a fixed-seed sample without replacement; all of
+    them when the subset holds fewer than n (e.g. 1,000 per class in the test split)."""
+    classes = tuple(getattr(classes, "classes", classes) or ())
+    subset = data.select("test", classes, data_dir=data_dir)
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(subset.images))[: min(n, len(subset.images))]
+    return subset.images[np.sort(idx)]
+
+
+def score_generator(spec: TrainSpec, generator, classifier, real: np.ndarray, grid_images: np.ndarray | None,
+                    seed: int | None) -> dict:
+    """metrics.evaluate on spec.eval_n images of `generator` (noise from `seed`) against `real`
+    (uint8 test images of the job's classes), as Quality.to_dict()."""
+    return _score(spec, generator, spec.eval_n, seed, classifier, real, grid_images)
+
+
+def score_export(spec: TrainSpec, export_dir: Path, n: int, seed: int | None,
+                 expected_sha256: str | None = None) -> dict:
+    """metrics.Quality.to_dict() of n generated images (noise from `seed`); the collapse alarm also
+    looks at the job's fixed-seed grid."""
+    if spec.folder is not None:
+        raise ValueError(f"quality metrics are for Fashion-MNIST jobs; this job trained on {spec.dataset}")
+    gen = sample.load_generator(spec, Path(export_dir), "h5", expected_sha256)
+    grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
+    return _score(spec, gen, n, seed, classifier.get_classifier(), real_reference(spec.classes, 2 * n, seed=0), grid)
+
+
+def _score(spec: TrainSpec, generator, n: int, seed: int | None, clf, real: np.ndarray,
+           grid_images: np.ndarray | None) -> dict:
+    fake = sample.generate(spec, generator, n, seed)
+    return metrics.evaluate(fake, real, clf, classes=tuple(spec.classes),
+                            grid_images=grid_images).to_dict()
