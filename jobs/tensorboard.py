@@ -22,9 +22,6 @@ from typing import Iterator
 
 from PIL import Image
 
-if TYPE_CHECKING:
-    from ganctl.jobs.train import EpochReport
-
 __all__ = ["EpochWriter", "read_scalars", "read_images", "event_files", "IMAGE_TAG", "QUALITY_PREFIX"]
 
 IMAGE_TAG = "grid"

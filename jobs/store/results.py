@@ -8,7 +8,7 @@ import math
 from sqlalchemy import Connection, select, update
 
 from ganctl.jobs.store.models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
-from ganctl.jobs.store.rows import ArtifactRow, EpochRow, GridRow, MetricsRow, json_clean, metrics_from_row
+from ganctl.jobs.store.rows import ArtifactRow, EpochRow, GridRow, MetricsRow, metrics_from_row
 from ganctl.jobs.jsonsafe import jsonable
 
 
