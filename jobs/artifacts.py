@@ -15,6 +15,7 @@ FILES = {  # format -> name inside the export folder
     "savedmodel-generator": "generator_savedmodel",
     "savedmodel-discriminator": "discriminator_savedmodel",
 }
+RAW_GENERATOR = ("h5-generator-raw", "generator_raw.h5")  # EMA recipes: the trained, unaveraged weights
 
 
 class ArtifactError(ValueError):
@@ -45,8 +46,11 @@ def digest(path: Path) -> tuple[int, str]:
     return path.stat().st_size, h.hexdigest()
 
 
-def export(generator, discriminator, outdir: Path) -> list[ArtifactFile]:
+def export(generator, discriminator, outdir: Path, raw_generator=None) -> list[ArtifactFile]:
     """Write everything into a temporary sibling, then rename it into place in one step.
+
+    `generator` is the one sampling loads (the EMA generator of an EMA recipe); `raw_generator`,
+    when given, is saved beside it as generator_raw.h5.
 
     A crash before the rename leaves only the temporary folder, which the next export removes:
     readers see a complete export or none.
@@ -59,8 +63,12 @@ def export(generator, discriminator, outdir: Path) -> list[ArtifactFile]:
     discriminator.save(tmp / FILES["h5-discriminator"])
     generator.export(str(tmp / FILES["savedmodel-generator"]), verbose=False)
     discriminator.export(str(tmp / FILES["savedmodel-discriminator"]), verbose=False)
+    files = dict(FILES)
+    if raw_generator is not None:
+        raw_generator.save(tmp / RAW_GENERATOR[1])
+        files[RAW_GENERATOR[0]] = RAW_GENERATOR[1]
     entries = {}
-    for fmt, name in FILES.items():
+    for fmt, name in files.items():
         size, sha = digest(tmp / name)
         entries[fmt] = {"file": name, "bytes": size, "sha256": sha}
     (tmp / MANIFEST).write_text(json.dumps(entries, indent=2))
