@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from ganctl.jobs import recipes
+
 from . import options as o
 from . import quality
 from .common import (ago, classes_text, fmt_bytes, fmt_loss, fmt_seconds, fmt_time, job_json, jsonable,
@@ -38,6 +40,7 @@ def describe(store, job) -> list[tuple[str, str]]:
         extras.append(f"precision {asked}" + (f" ({used})" if used and used != asked else ""))
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
+        rows.append(("recipe", recipes.describe(spec)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
         epochs = store.epochs(job.id)
         done = epochs[-1].epoch if epochs else 0

@@ -98,3 +98,19 @@ def refusal(recipe: Recipe, label_smoothing: float, label_noise: float | None) -
         if beta is not None and not 0.0 <= beta < 1.0:
             return f"{label}: must be in [0, 1), not {beta}"
     return None
+
+
+def describe(spec: dict) -> str:
+    """One line for `ganctl status`: a stored train spec's recipe with its switches applied."""
+    name = str(spec.get("recipe") or DEFAULT)
+    try:
+        r = resolve(name, **{k: spec.get(k) for k in SWITCHES})
+    except (ValueError, TypeError):
+        return name
+    parts = [name, f"loss {r.loss}"]
+    parts += ["spectral-norm"] if r.spectral_norm else []
+    parts += [f"ema {r.ema:g}"] if r.ema else []
+    parts += [f"augment {','.join(r.augment)}"] if r.augment else []
+    parts += [f"r1 {r.r1:g}"] if r.r1 else []
+    parts += [f"{k} {getattr(r, k):g}" for k in ("lr_g", "lr_d", "beta_1", "beta_2") if getattr(r, k) is not None]
+    return "  ".join(parts)
