@@ -26,6 +26,8 @@ OPTION_FOR_FIELD = {
     "grid_every": "--grid-every", "n": "--n", "format": "--format", "dataset": "--dataset",
     "image_size": "--image-size", "channels": "--channels", "resize": "--resize",
     "eval_every": "--eval-every", "eval_n": "--eval-n",
+    "recipe": "--recipe", "loss": "--loss", "spectral_norm": "--spectral-norm", "ema": "--ema",
+    "augment": "--augment", "r1": "--r1", "beta_1": "--beta1", "beta_2": "--beta2",
 }
 
 

@@ -47,6 +47,21 @@ EvalEvery = Annotated[int, typer.Option(
     "--eval-every", help="Quality figures (FD, KID, precision/recall, ...) every N epochs and at the last; "
                          "0: off. Fashion-MNIST only.")]
 TrainEvalN = Annotated[int, typer.Option("--eval-n", help="Generated images scored at each evaluation.")]
+# submit: the training recipe and its switches (None: the recipe's; see README "Recipes")
+Recipe = Annotated[str, typer.Option("--recipe", help="Training recipe: seed (each arch's own, the default) "
+                                                       "or modern. The switches below override it.")]
+Loss = Annotated[Optional[str], typer.Option("--loss", help="bce (the seed's, with its label tricks), hinge or "
+                                                            "wgan-gp (these two score with D's pre-sigmoid logit).")]
+SpectralNorm = Annotated[Optional[bool], typer.Option("--spectral-norm/--no-spectral-norm",
+                                                      help="Spectral normalisation on D's Conv/Dense layers.")]
+Ema = Annotated[Optional[float], typer.Option(
+    "--ema", help="EMA of the generator's weights with this decay (e.g. 0.999, warm-up ramp; 0: off), used for "
+                  "grids, evaluation, sampling and the export.")]
+Augment = Annotated[Optional[str], typer.Option(
+    "--augment", help="DiffAugment before D on real and fake: comma list of translation, cutout, color; none: off.")]
+R1 = Annotated[Optional[float], typer.Option("--r1", help="Zero-centred gradient penalty on real images, gamma.")]
+Beta1 = Annotated[Optional[float], typer.Option("--beta1", help="Adam beta_1 of both optimizers (default: the recipe's, else the arch's).")]
+Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval
 EvalN = Annotated[int, typer.Option("--n", help="Generated images to score (50-100000).")]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from ganctl.jobs import recipes
 from ganctl.jobs import service
 from ganctl.jobs.config import get_settings as settings
 from ganctl.jobs.jsonsafe import jsonable
@@ -61,6 +62,7 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         extras.append(f"precision {asked}" + (f" ({used})" if used and used != asked else ""))
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
+        rows.append(("recipe", recipes.describe(spec)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
         line = f"{summary.epochs_done}/{job.total_epochs or spec.get('epochs', '?')}"
         e = summary.last_epoch

@@ -33,6 +33,14 @@ def submit(
     grid_every: o.GridEvery = 1,
     eval_every: o.EvalEvery = 0,
     eval_n: o.TrainEvalN = 1000,
+    recipe: o.Recipe = "seed",
+    loss: o.Loss = None,
+    spectral_norm: o.SpectralNorm = None,
+    ema: o.Ema = None,
+    augment: o.Augment = None,
+    r1: o.R1 = None,
+    beta1: o.Beta1 = None,
+    beta2: o.Beta2 = None,
     wait: o.Wait = False,
     json: o.Json = False,
 ) -> None:
@@ -41,7 +49,9 @@ def submit(
                       image_size=image_size, channels=channels, resize=resize, classes=classes, split=split,
                       limit=limit, seed=seed, lr_g=lr_g, lr_d=lr_d, label_smoothing=label_smoothing,
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
-                      grid_every=grid_every, eval_every=eval_every, eval_n=eval_n)
+                      grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
+                      recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
+                      beta_1=beta1, beta_2=beta2)
     store = service.open_store()
     job = service.submit(store, spec)
     if not wait:

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ganctl.jobs.layout import write_dir_atomic
@@ -18,6 +15,7 @@ FILES = {  # format -> name inside the export folder
     "savedmodel-generator": "generator_savedmodel",
     "savedmodel-discriminator": "discriminator_savedmodel",
 }
+RAW_GENERATOR = ("h5-generator-raw", "generator_raw.h5")  # EMA recipes: the trained, unaveraged weights
 
 
 class ArtifactError(ValueError):
@@ -48,22 +46,30 @@ def digest(path: Path) -> tuple[int, str]:
     return path.stat().st_size, h.hexdigest()
 
 
-def export(generator, discriminator, outdir: Path) -> list[ArtifactFile]:
+def export(generator, discriminator, outdir: Path, raw_generator=None) -> list[ArtifactFile]:
     """Write everything, the manifest last, into a temporary sibling, then rename it into place
     in one step (ganctl.jobs.layout.write_dir_atomic).
+
+    `generator` is the one sampling loads (the EMA generator of an EMA recipe); `raw_generator`,
+    when given, is saved beside it as generator_raw.h5.
 
     A crash before the rename leaves only the temporary folder, which the next export removes:
     readers see a complete export or none.
     """
     outdir = Path(outdir)
     entries = {}
+    files = dict(FILES)
+    if raw_generator is not None:
+        files[RAW_GENERATOR[0]] = RAW_GENERATOR[1]
 
     def write(tmp: Path) -> None:
         generator.save(tmp / FILES["h5-generator"])
         discriminator.save(tmp / FILES["h5-discriminator"])
         generator.export(str(tmp / FILES["savedmodel-generator"]), verbose=False)
         discriminator.export(str(tmp / FILES["savedmodel-discriminator"]), verbose=False)
-        for fmt, name in FILES.items():
+        if raw_generator is not None:
+            raw_generator.save(tmp / RAW_GENERATOR[1])
+        for fmt, name in files.items():
             size, sha = digest(tmp / name)
             entries[fmt] = {"file": name, "bytes": size, "sha256": sha}
         (tmp / MANIFEST).write_text(json.dumps(entries, indent=2))

@@ -1,12 +1,20 @@
 """The two networks, their optimizers and one compiled joint train step (both losses from one
-generator pass), in the spirit of keras-io's dcgan_overriding_train_step."""
+generator pass), in the spirit of keras-io's dcgan_overriding_train_step.
+
+The step is assembled from (networks, recipe): the recipe (jobs/recipes.py, `spec.training`) picks
+the loss, spectral norm on D, DiffAugment before D, an R1 penalty and an EMA of the generator's
+weights, all inside the one compiled step. The `seed` recipe runs exactly the seed's BCE step.
+"""
 from __future__ import annotations
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ganctl.jobs import recipes
 from ganctl.jobs.spec import TrainSpec
+
+STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noise draws
 
 
 def _toward_half(label: float, amount):
@@ -14,12 +22,44 @@ def _toward_half(label: float, amount):
     return label + (0.5 - label) * 2.0 * amount
 
 
+def linear_output(discriminator):
+    """THE one place a loss that needs a linear score adapts the seed discriminators: their last
+    Dense(1, sigmoid) computes its pre-sigmoid logit instead. Same layers, same parameters; the
+    exported discriminator then outputs logits."""
+    last = discriminator.layers[-1]
+    assert isinstance(last, keras.layers.Dense) and last.units == 1, last
+    last.activation = keras.activations.linear
+    return discriminator
+
+
+def spectral_norm(discriminator):
+    """The same built layers, each Conv2D/Dense wrapped in keras.layers.SpectralNormalization.
+    Trainable kernels are unchanged; each wrapper adds one non-trainable vector u (1, filters or
+    units): the power iteration's estimate of the kernel's top singular vector, checkpointed."""
+    wrapped = [keras.layers.SpectralNormalization(layer)
+               if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) else layer
+               for layer in discriminator.layers]
+    return keras.Sequential([keras.layers.Input(discriminator.input_shape[1:]), *wrapped],
+                            name=discriminator.name)
+
+
 class GAN:
     def __init__(self, spec: TrainSpec, precision: str):
         info = spec.info
         self.spec, self.info, self.precision = spec, info, precision
+        self.recipe = recipe = spec.training
         self.generator = info.build_generator(info.noise_dim)
         self.discriminator = info.build_discriminator(info.image_shape)
+        if recipe.linear_output:
+            linear_output(self.discriminator)
+        if recipe.spectral_norm:
+            self.discriminator = spectral_norm(self.discriminator)
+        # The EMA generator: same builder, the raw weights copied in; never trained directly.
+        self.ema_generator = None
+        if recipe.ema > 0:
+            self.ema_generator = info.build_generator(info.noise_dim)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self._standing_at = -1  # the step whose EMA weights the BatchNorm statistics belong to
         self.g_opt = self._optimizer(spec.effective_lr_g)
         self.d_opt = self._optimizer(spec.effective_lr_d)
         self.g_opt.build(self.generator.trainable_variables)
@@ -31,10 +71,13 @@ class GAN:
         self._y_real = _toward_half(real, spec.label_smoothing)
         self._y_fake = 1.0 - real
         self._noise_amount = spec.effective_label_noise
+        lo, span = (0.0, 1.0) if info.output == "sigmoid" else (-1.0, 2.0)
+        self._pixels = (lo, span)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
     def _optimizer(self, lr: float):
-        opt = keras.optimizers.Adam(lr, beta_1=self.info.beta_1, beta_2=self.info.beta_2)
+        beta_1, beta_2 = self.spec.effective_betas
+        opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
         # float16 needs loss scaling to keep small gradients; bfloat16 has float32's range.
         return keras.optimizers.LossScaleOptimizer(opt) if self.precision == "fp16" else opt
 
@@ -43,24 +86,58 @@ class GAN:
         scaled = opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
         return tape.gradient(scaled, variables)
 
+    def _d(self, images, seed):
+        """D's float32 score of images, after DiffAugment when the recipe has it."""
+        if self.recipe.augment:
+            from ganctl.jobs.augment import diff_augment
+
+            images = diff_augment(images, self.recipe.augment, seed, *self._pixels)
+        return tf.cast(self.discriminator(images, training=True), tf.float32)
+
+    def _bce_losses(self, p_real, p_fake, batch, seed):
+        y_real = tf.fill(tf.shape(p_real), self._y_real)
+        y_fake = tf.fill(tf.shape(p_fake), self._y_fake)
+        if self._noise_amount > 0:
+            u = tf.random.stateless_uniform([2 * batch, 1], seed + 1) * self._noise_amount
+            y_real, y_fake = _toward_half(y_real, u[:batch]), _toward_half(y_fake, u[batch:])
+        d_loss = tf.reduce_mean(keras.losses.binary_crossentropy(
+            tf.concat([y_real, y_fake], 0), tf.concat([p_real, p_fake], 0)))
+        # The generator wins when its images get the "real" label.
+        g_loss = tf.reduce_mean(keras.losses.binary_crossentropy(
+            tf.fill(tf.shape(p_fake), self.info.real_label), p_fake))
+        return d_loss, g_loss
+
+    def _penalty(self, images, seed):
+        """E[||grad_x D(x)||^2] at `images` (R1 on reals; wgan-gp passes interpolates and wants the
+        norm, so this returns the per-image squared norms)."""
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            score = tf.reduce_sum(self._d(images, seed))
+        grads = tf.cast(tape.gradient(score, images), tf.float32)
+        return tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+
     def _train_step(self, real):
         batch = tf.shape(real)[0]
         seed = tf.stack([self._seed, self.steps])
         noise = tf.random.stateless_normal([batch, self.info.noise_dim], seed)
+        loss, r1 = self.recipe.loss, self.recipe.r1
+        aug_r, aug_f = seed + [0, 2**20], seed + [0, 2**21]  # independent draws for real and fake
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(noise, training=True)
-            p_real = tf.cast(self.discriminator(real, training=True), tf.float32)
-            p_fake = tf.cast(self.discriminator(fake, training=True), tf.float32)
-            y_real = tf.fill(tf.shape(p_real), self._y_real)
-            y_fake = tf.fill(tf.shape(p_fake), self._y_fake)
-            if self._noise_amount > 0:
-                u = tf.random.stateless_uniform([2 * batch, 1], seed + 1) * self._noise_amount
-                y_real, y_fake = _toward_half(y_real, u[:batch]), _toward_half(y_fake, u[batch:])
-            d_loss = tf.reduce_mean(keras.losses.binary_crossentropy(
-                tf.concat([y_real, y_fake], 0), tf.concat([p_real, p_fake], 0)))
-            # The generator wins when its images get the "real" label.
-            g_loss = tf.reduce_mean(keras.losses.binary_crossentropy(
-                tf.fill(tf.shape(p_fake), self.info.real_label), p_fake))
+            s_real, s_fake = self._d(real, aug_r), self._d(fake, aug_f)
+            if loss == "bce":
+                d_loss, g_loss = self._bce_losses(s_real, s_fake, batch, seed)
+            elif loss == "hinge":  # s_* are logits: real high, fake low
+                d_loss = tf.reduce_mean(tf.nn.relu(1.0 - s_real)) + tf.reduce_mean(tf.nn.relu(1.0 + s_fake))
+                g_loss = -tf.reduce_mean(s_fake)
+            else:  # wgan-gp: one critic step per generator step (the joint step), lambda 10
+                eps = tf.random.stateless_uniform([batch, 1, 1, 1], seed + 2)
+                mixed = eps * real + (1.0 - eps) * tf.stop_gradient(fake)
+                gp = tf.reduce_mean(tf.square(tf.sqrt(self._penalty(mixed, aug_r) + 1e-12) - 1.0))
+                d_loss = tf.reduce_mean(s_fake) - tf.reduce_mean(s_real) + recipes.WGAN_GP_WEIGHT * gp
+                g_loss = -tf.reduce_mean(s_fake)
+            if r1 > 0:  # zero-centred, on the (augmented) reals D sees
+                d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r))
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         # Both gradients before either update: the generator's must see the discriminator it was
         # scored by, and the two backward passes can then run side by side.
@@ -68,13 +145,53 @@ class GAN:
         g_grads = self._gradients(self.g_opt, g_tape, g_loss, g_vars)
         self.d_opt.apply_gradients(zip(d_grads, d_vars))
         self.g_opt.apply_gradients(zip(g_grads, g_vars))
+        if self.ema_generator is not None:
+            # StyleGAN's warm-up ramp: an average from step 0 at 0.999 is mostly the initial weights.
+            t = tf.cast(self.steps, tf.float32)
+            decay = tf.minimum(self.recipe.ema, (1.0 + t) / (10.0 + t))
+            for e, w in zip(self.ema_generator.trainable_variables, g_vars):
+                e.assign(decay * e + (1.0 - decay) * w)
         self.steps.assign_add(1)
         return d_loss, g_loss
 
-    def generate(self, noise: np.ndarray) -> np.ndarray:
-        return np.asarray(self.generator(noise, training=False), dtype=np.float32)
+    def standing_statistics(self) -> None:
+        """Recompute the EMA generator's BatchNorm moving statistics for its own weights: the raw
+        generator's do not belong to the averaged weights (issue 12's probe: FD 90.6 copied vs 62.0
+        recomputed). Forward passes in training mode over seeded noise, each BatchNorm's momentum set
+        so its moving statistics end as the plain mean over the passes."""
+        g, step = self.ema_generator, int(self.steps.numpy())
+        if g is None or step == self._standing_at:
+            return
+        bns = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        if bns:
+            saved = [bn.momentum for bn in bns]
+            try:
+                for k in range(STANDING_PASSES):
+                    for bn in bns:
+                        bn.momentum = k / (k + 1.0)  # pass k contributes 1/(k+1): a running mean
+                    z = tf.random.stateless_normal([STANDING_BATCH, self.info.noise_dim],
+                                                   tf.constant([self.spec.seed, -1 - k], tf.int64))
+                    g(z, training=True)
+            finally:
+                for bn, m in zip(bns, saved):
+                    bn.momentum = m
+        self._standing_at = step
 
-    # Everything a resumed run needs, in a fixed order: weights, dropout RNG states, optimizer slots.
+    @property
+    def sampler(self):
+        """The generator that grids, evaluation and the export use: the EMA one (its BatchNorm
+        statistics made current) when the recipe has an EMA, else the raw one."""
+        if self.ema_generator is None:
+            return self.generator
+        self.standing_statistics()
+        return self.ema_generator
+
+    def generate(self, noise: np.ndarray) -> np.ndarray:
+        return np.asarray(self.sampler(noise, training=False), dtype=np.float32)
+
+    # Everything a resumed run needs, in a fixed order: weights, dropout RNG states, optimizer slots,
+    # then (EMA recipes) the averaged weights, so a resumed run continues the same average.
     def state_variables(self) -> list:
+        ema = [*self.ema_generator.variables] if self.ema_generator is not None else []
         return [*self.generator.variables, *self.discriminator.variables,
-                *self.g_opt.variables, *self.d_opt.variables, self.steps]
+                *self.g_opt.variables, *self.d_opt.variables, self.steps, *ema]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ganctl.jobs import archs
+from ganctl.jobs import archs, recipes
 from ganctl.jobs.data import SPLITS, parse_classes
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -67,6 +67,26 @@ class TrainSpec(BaseModel):
     # on eval_n generated images against the real test split of the job's classes.
     eval_every: int = Field(0, ge=0, le=100_000)
     eval_n: int = Field(1000, ge=50, le=50_000)
+    # The training recipe (jobs/recipes.py) and its switches; None means "the recipe's".
+    recipe: str = recipes.DEFAULT
+    loss: Literal["bce", "hinge", "wgan-gp"] | None = None
+    spectral_norm: bool | None = None
+    ema: float | None = Field(None, ge=0.0, lt=1.0)
+    augment: tuple[str, ...] | None = None
+    r1: float | None = Field(None, ge=0.0, le=1e4)
+    beta_1: float | None = Field(None, ge=0.0, lt=1.0)
+    beta_2: float | None = Field(None, ge=0.0, lt=1.0)
+
+    @field_validator("recipe")
+    @classmethod
+    def _known_recipe(cls, v: str) -> str:
+        recipes.get(v)
+        return v
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _parse_augment(cls, v):
+        return None if v is None else recipes.parse_augment(v)
 
     @field_validator("arch")
     @classmethod
@@ -122,6 +142,9 @@ class TrainSpec(BaseModel):
             raise
         if self.eval_every > 0 and (why := quality_refused(self.dataset)):
             raise ValueError(f"--eval-every: {why}")
+        why = recipes.refusal(self.training, self.label_smoothing, self.label_noise)
+        if why:
+            raise ValueError(why)
         if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
             from ganctl.jobs import folder
 
@@ -159,16 +182,27 @@ class TrainSpec(BaseModel):
         return archs.get(self.arch).for_shape(self.image_shape)
 
     @property
+    def training(self) -> recipes.Recipe:
+        """The job's recipe with the spec's switches applied (lr/betas None: the arch's)."""
+        return recipes.resolve(self.recipe, **{k: getattr(self, k) for k in recipes.SWITCHES})
+
+    @property
     def effective_batch_size(self) -> int:
         return self.batch_size or self.info.batch_size
 
     @property
     def effective_lr_g(self) -> float:
-        return self.lr_g or self.info.lr_g
+        return self.training.lr_g or self.info.lr_g
 
     @property
     def effective_lr_d(self) -> float:
-        return self.lr_d or self.info.lr_d
+        return self.training.lr_d or self.info.lr_d
+
+    @property
+    def effective_betas(self) -> tuple[float, float]:
+        t = self.training
+        return (self.info.beta_1 if t.beta_1 is None else t.beta_1,
+                self.info.beta_2 if t.beta_2 is None else t.beta_2)
 
     @property
     def effective_label_noise(self) -> float:

@@ -125,7 +125,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             if is_eval_epoch(spec, epoch):
                 if images is None:
                     images = data.unscale(gan.generate(noise), spec.info.output)
-                scores = scoring.score_generator(spec, lambda z: gan.generator(z, training=False), classifier,
+                scores = scoring.score_generator(spec, lambda z: gan.sampler(z, training=False), classifier,
                                                  reference, images, eval_seed(spec))
             report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
                                  len(subset.images) / seconds, grid_path, grid_png, scores)
@@ -137,5 +137,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
                 events.write_metrics(epoch, scores)
             if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
                 ckpts.save(gan.state_variables(), epoch)
-    files = artifacts.export(gan.generator, gan.discriminator, JobFolder(workdir).export)
+    # With an EMA the exported generator (which sampling loads) is the average; the raw one beside it.
+    raw = gan.generator if gan.ema_generator is not None else None
+    files = artifacts.export(gan.sampler, gan.discriminator, JobFolder(workdir).export, raw_generator=raw)
     return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files, subset.summary())

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from .models import jobs_table, utcnow, workers_table
+from ganctl.jobs.store.models import jobs_table, utcnow, workers_table
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,116 @@
+"""Training recipes: named bundles of switches over the fixed networks of jobs/archs.py.
+
+A recipe never changes a network's layers or trainable parameter counts; it picks the loss, the
+discriminator's normalisation, an EMA of the generator, DiffAugment, an R1 penalty and the
+optimizers' settings. `TrainSpec.recipe` names one; the spec's own switches override its fields
+(`resolve`). No TensorFlow here: the CLI validates combinations with this module.
+
+`seed` is each architecture's seed recipe exactly (BCE with the arch's label conventions, label
+noise and smoothing, the arch's learning rates and betas). `modern` is a literature-backed guess
+(hinge + spectral norm, SAGAN/BigGAN; EMA with a warm-up ramp, StyleGAN; DiffAugment translation +
+cutout, Zhao et al. 2020; two time-scale learning rates, Heusel et al. 2017) that bench/quality.py
+compares with `seed`; the default stays `seed` until that comparison is measured.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+LOSSES = ("bce", "hinge", "wgan-gp")
+AUGMENTS = ("translation", "cutout", "color")
+WGAN_GP_WEIGHT = 10.0  # Gulrajani et al. 2017's lambda
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    loss: str = "bce"
+    spectral_norm: bool = False
+    ema: float = 0.0  # 0: no EMA generator
+    augment: tuple[str, ...] = ()
+    r1: float = 0.0
+    # None: the architecture's value.
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta_1: float | None = None
+    beta_2: float | None = None
+
+    @property
+    def linear_output(self) -> bool:
+        """hinge and wgan-gp score with the discriminator's pre-sigmoid logit (see gan.linear_output)."""
+        return self.loss != "bce"
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("seed", "each architecture's seed recipe: BCE with its label tricks, its learning rates"),
+    Recipe("modern", "hinge + spectral norm on D, EMA 0.999 with warm-up, DiffAugment translation,cutout, "
+                     "TTUR lr_g 1e-4 / lr_d 4e-4, Adam betas 0.0/0.9",
+           loss="hinge", spectral_norm=True, ema=0.999, augment=("translation", "cutout"),
+           lr_g=1e-4, lr_d=4e-4, beta_1=0.0, beta_2=0.9),
+)}
+DEFAULT = "seed"
+SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "lr_g", "lr_d", "beta_1", "beta_2")
+
+
+def names() -> list[str]:
+    return list(RECIPES)
+
+
+def get(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"unknown recipe {name!r}; available: {', '.join(RECIPES)}") from None
+
+
+def parse_augment(value) -> tuple[str, ...]:
+    """'translation,cutout' (or a list) -> the policies in canonical order; '' / 'none' -> ()."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    items = {str(i).strip().lower() for i in items} - {"", "none"}
+    bad = sorted(items - set(AUGMENTS))
+    if bad:
+        raise ValueError(f"unknown augmentation {', '.join(bad)}; use a comma list of {', '.join(AUGMENTS)}")
+    return tuple(a for a in AUGMENTS if a in items)
+
+
+def resolve(name: str, **overrides) -> Recipe:
+    """The named recipe with each given (not None) switch replacing its field."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(SWITCHES)
+    assert not unknown, unknown
+    return replace(get(name), **given)
+
+
+def refusal(recipe: Recipe, label_smoothing: float, label_noise: float | None) -> str | None:
+    """Why this combination cannot be honoured (one line for the user), or None."""
+    if recipe.loss not in LOSSES:
+        return f"--loss: unknown loss {recipe.loss!r}; available: {', '.join(LOSSES)}"
+    if recipe.r1 and recipe.loss == "wgan-gp":
+        return "--r1 with --loss wgan-gp: wgan-gp already has its own gradient penalty; use one of them"
+    if recipe.loss != "bce" and (label_smoothing > 0 or label_noise):
+        return (f"--label-smoothing/--label-noise are BCE label tricks; --loss {recipe.loss} has no labels "
+                f"(use --loss bce)")
+    if not 0.0 <= recipe.ema < 1.0:
+        return f"--ema: decay must be in [0, 1), not {recipe.ema}"
+    if recipe.r1 < 0:
+        return f"--r1: gamma must be >= 0, not {recipe.r1}"
+    for label, beta in (("--beta1", recipe.beta_1), ("--beta2", recipe.beta_2)):
+        if beta is not None and not 0.0 <= beta < 1.0:
+            return f"{label}: must be in [0, 1), not {beta}"
+    return None
+
+
+def describe(spec: dict) -> str:
+    """One line for `ganctl status`: a stored train spec's recipe with its switches applied."""
+    name = str(spec.get("recipe") or DEFAULT)
+    try:
+        r = resolve(name, **{k: spec.get(k) for k in SWITCHES})
+    except (ValueError, TypeError):
+        return name
+    parts = [name, f"loss {r.loss}"]
+    parts += ["spectral-norm"] if r.spectral_norm else []
+    parts += [f"ema {r.ema:g}"] if r.ema else []
+    parts += [f"augment {','.join(r.augment)}"] if r.augment else []
+    parts += [f"r1 {r.r1:g}"] if r.r1 else []
+    parts += [f"{k} {getattr(r, k):g}" for k in ("lr_g", "lr_d", "beta_1", "beta_2") if getattr(r, k) is not None]
+    return "  ".join(parts)

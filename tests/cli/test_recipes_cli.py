@@ -1,0 +1,46 @@
+"""`ganctl submit --recipe/--loss/...`: recorded in the spec, shown by status; bad combinations are
+one line, exit 2, nothing queued."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli_helpers import assert_one_line_error, broker_messages, job_rows
+
+
+def test_recipe_and_switches_are_recorded_and_shown(cli, home):
+    result = cli("submit", "--arch", "dcgan", "--epochs", "2", "--recipe", "modern", "--augment", "color,translation",
+                 "--r1", "0.5", "--beta2", "0.99", "--json")
+    assert result.exit_code == 0, result.stderr
+    job = json.loads(result.stdout)
+    spec = job["spec"]
+    assert spec["recipe"] == "modern" and spec["augment"] == ["translation", "color"]
+    assert spec["r1"] == 0.5 and spec["beta_2"] == 0.99 and spec["loss"] is None  # None: the recipe's
+    text = cli("status", job["id"][:8]).stdout
+    line = next(x for x in text.splitlines() if x.strip().startswith("recipe"))
+    assert ("modern  loss hinge  spectral-norm  ema 0.999  augment translation,color  r1 0.5  "
+            "lr_g 0.0001  lr_d 0.0004  beta_1 0  beta_2 0.99") in line
+    seed = json.loads(cli("submit", "--arch", "upsample", "--json").stdout)
+    assert seed["spec"]["recipe"] == "seed"
+    assert "seed  loss bce" in cli("status", seed["id"][:8]).stdout
+    off = json.loads(cli("submit", "--recipe", "modern", "--ema", "0", "--no-spectral-norm", "--json").stdout)
+    assert "modern  loss hinge  augment translation,cutout  lr_g" in cli("status", off["id"][:8]).stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--recipe", "fancy"], "unknown recipe 'fancy'"),
+    (["--loss", "mse"], "--loss"),
+    (["--loss", "wgan-gp", "--r1", "1"], "--r1 with --loss wgan-gp"),
+    (["--recipe", "modern", "--label-smoothing", "0.1"], "--label-smoothing/--label-noise are BCE label tricks"),
+    (["--loss", "hinge", "--label-noise", "0.1"], "--loss hinge has no labels"),
+    (["--ema", "1.0"], "--ema"),
+    (["--r1", "-1"], "--r1"),
+    (["--augment", "rotate"], "unknown augmentation rotate"),
+    (["--beta1", "1.5"], "--beta1"),
+])
+def test_bad_recipe_combinations_queue_nothing(cli, home, args, needle):
+    result = cli("submit", *args)
+    assert_one_line_error(result, needle)
+    assert job_rows(home) == []
+    assert broker_messages(home) == 0
