@@ -22,14 +22,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None,
-               classes: tuple[int, ...], seed: int, real, clf, workdir: Path):
+               classes: tuple[int, ...], seed: int, real, clf, workdir: Path, recipe: str = "seed"):
     from ganctl.jobs import data, sample, train
     from ganctl.jobs.noise import fixed_noise
     from ganctl.jobs.quality import metrics
     from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
 
-    spec = TrainSpec(arch=arch, epochs=epochs, limit=limit, classes=classes, seed=seed,
+    spec = TrainSpec(arch=arch, epochs=epochs, limit=limit, classes=classes, seed=seed, recipe=recipe,
                      precision=precision, checkpoint_every=10_000, grid_every=10_000)
     t0 = time.perf_counter()
     result = train.run(spec, workdir)
@@ -42,12 +42,14 @@ def score_arch(arch: str, precision: str, epochs: int, n: int, limit: int | None
 
 
 def table(rows) -> str:
-    head = ("| arch | dtype | epochs | train s | FD | FD floor | KID | precision | recall | density | coverage "
+    head = ("| arch | recipe | seed | dtype | epochs | train s | FD | FD floor | KID | precision | recall "
+            "| density | coverage "
             "| diversity | grid spread | collapse |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for arch, precision, epochs, seconds, q in rows:
+    for arch, recipe, seed, precision, epochs, seconds, q in rows:
         collapse = ("yes: " + "; ".join(q.collapse_reasons)) if q.collapse else "no"
-        lines.append(f"| {arch} | {precision} | {epochs} | {seconds:.0f} | {q.fd:.2f} | {q.fd_floor:.2f} | "
+        lines.append(f"| {arch} | {recipe} | {seed} | {precision} | {epochs} | {seconds:.0f} | {q.fd:.2f} | "
+                     f"{q.fd_floor:.2f} | "
                      f"{q.kid:.3f} ± {q.kid_std:.3f} | {q.precision:.3f} | {q.recall:.3f} | "
                      f"{q.density:.3f} | {q.coverage:.3f} | {q.diversity:.3f} | {q.grid_spread:.3f} | {collapse} |")
     return "\n".join(lines)
@@ -62,6 +64,8 @@ def main(argv=None) -> None:
     parser.add_argument("--archs", default="upsample,dcgan")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precisions", default="auto", help="comma-separated: auto, fp32, bf16, fp16")
+    parser.add_argument("--recipes", default="seed", help="comma-separated training recipes: seed, modern")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds (default: --seed alone)")
     args = parser.parse_args(argv)
 
     from ganctl.jobs import data
@@ -74,17 +78,19 @@ def main(argv=None) -> None:
           f"{'trained' if clf.trained else 'loaded from cache'} in {time.perf_counter() - t0:.0f}s ({clf.path})")
     real = scoring.real_reference(classes, 2 * args.n, seed=args.seed)
     rows = []
-    runs = [(a.strip(), p.strip()) for a in args.archs.split(",") if a.strip()
-            for p in args.precisions.split(",") if p.strip()]
-    for arch, precision in runs:
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]
+    runs = [(a.strip(), p.strip(), r.strip(), sd) for a in args.archs.split(",") if a.strip()
+            for p in args.precisions.split(",") if p.strip()
+            for r in args.recipes.split(",") if r.strip() for sd in seeds]
+    for arch, precision, recipe, sd in runs:
         with tempfile.TemporaryDirectory(prefix=f"ganctl-quality-{arch}-") as tmp:
             q, seconds, resolved = score_arch(arch, precision, args.epochs, args.n, args.limit, classes,
-                                              args.seed, real, clf, Path(tmp))
-        rows.append((arch, resolved, args.epochs, seconds, q))
-        print(f"{arch} ({resolved}): done ({seconds:.0f}s training)", flush=True)
+                                              sd, real, clf, Path(tmp), recipe=recipe)
+        rows.append((arch, recipe, sd, resolved, args.epochs, seconds, q))
+        print(f"{arch} {recipe} seed {sd} ({resolved}): done ({seconds:.0f}s training)", flush=True)
     names = ", ".join(data.CLASS_NAMES[c] for c in classes) if classes else "all classes"
     print(f"\n{args.n} samples vs {len(real)} real test images ({names}); "
-          f"training images: {args.limit or 'all'}; FD n per side: {rows[0][4].fd_n if rows else '-'}\n")
+          f"training images: {args.limit or 'all'}; FD n per side: {rows[0][-1].fd_n if rows else '-'}\n")
     print(table(rows))
 
 
