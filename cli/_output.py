@@ -43,13 +43,3 @@ def ago(t: datetime | None) -> str:
     if t is None:
         return "-"
     return fmt_seconds((datetime.now(timezone.utc) - t).total_seconds()) + " ago"
-
-
-def classes_text(indices) -> str:
-    from ganctl.jobs.labels import CLASS_NAMES
-
-    if not indices:
-        return "all"
-    # Fashion-MNIST classes are stored as indices; a folder dataset's are its sub-folder names.
-    return ",".join(CLASS_NAMES[i] if isinstance(i, int) and 0 <= i < len(CLASS_NAMES) else str(i)
-                    for i in indices)

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import typer
 
-from ganctl.jobs import recipes
-from ganctl.jobs import service
+from ganctl.jobs import recipes, service
 from ganctl.jobs.config import get_settings as settings
 from ganctl.jobs.jsonsafe import jsonable
+from ganctl.jobs.labels import classes_text
 from ganctl.jobs.layout import JobFolder
 from ganctl.jobs.units import human_bytes
 
 from ganctl.cli import _options as o
 from ganctl.cli import _quality_text as quality
 from ganctl.cli._errors import user_errors
-from ganctl.cli._output import ago, classes_text, fmt_loss, fmt_seconds, fmt_time, print_json
+from ganctl.cli._output import ago, fmt_loss, fmt_seconds, fmt_time, print_json
 
 
 def tensorboard_dir(job) -> Path | None:

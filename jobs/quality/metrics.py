@@ -9,10 +9,11 @@ Fashion-MNIST itself (`ganctl.jobs.quality.classifier`). numpy only: TensorFlow 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ganctl.jobs.jsonsafe import jsonable
 from ganctl.jobs.labels import CLASS_NAMES
 
 # ---------------------------------------------------------------------------------------------
@@ -285,18 +286,7 @@ class Quality:
     collapse_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        def clean(v):
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, (np.floating, np.integer, np.bool_)):
-                return clean(v.item())
-            if isinstance(v, dict):
-                return {str(k): clean(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [clean(x) for x in v]
-            return v
-
-        return clean(asdict(self))
+        return jsonable(self)
 
 
 def _as_images(x: np.ndarray) -> np.ndarray:

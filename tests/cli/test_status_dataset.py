@@ -1,4 +1,4 @@
-from ganctl.cli._output import classes_text
+from ganctl.jobs.labels import classes_text
 from ganctl.cli.status import dataset_text
 
 
