@@ -44,29 +44,42 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
-class Heartbeat(threading.Thread):
-    """Renews the job's lease every `every` seconds until stopped; `on_lost` when refused."""
+class Periodic(threading.Thread):
+    """Calls `tick()` every `every` seconds until stopped or until `tick` returns False; a raising
+    tick (a store hiccup) is logged as `what` and tried again at the next beat. The one loop
+    behind a job's lease heartbeat and a worker's registry heartbeat."""
 
-    def __init__(self, job, every: float, on_lost):
-        super().__init__(name=f"ganctl-heartbeat-{job.id[:8]}", daemon=True)
-        self.job, self.every, self.on_lost = job, max(0.05, every), on_lost
+    def __init__(self, name: str, every: float, tick, what: str):
+        super().__init__(name=name, daemon=True)
+        self.every, self.tick, self.what = max(0.05, every), tick, what
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
             try:
-                ok = store().heartbeat(self.job.id, self.job.attempts)
-            except Exception as exc:  # noqa: BLE001 - a store hiccup: try again next beat
-                log.warning("job %s: heartbeat failed: %s", self.job.id, one_line(exc))
-                continue
-            if not ok:
-                self.on_lost()
-                return
+                if self.tick() is False:
+                    return
+            except Exception as exc:  # noqa: BLE001 - try again next beat
+                log.warning("%s failed: %s", self.what, one_line(exc))
 
     def stop(self) -> None:
         self.halt.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout=5)
+
+
+class Heartbeat(Periodic):
+    """Renews the job's lease every `every` seconds until stopped; `on_lost` when refused."""
+
+    def __init__(self, job, every: float, on_lost):
+        super().__init__(f"ganctl-heartbeat-{job.id[:8]}", every, self._renew, f"job {job.id}: heartbeat")
+        self.job, self.on_lost = job, on_lost
+
+    def _renew(self) -> bool:
+        if store().heartbeat(self.job.id, self.job.attempts):
+            return True
+        self.on_lost()
+        return False
 
 
 class Lease:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 
 from celery.signals import worker_ready, worker_shutdown
 
 from ganctl.jobs.config import get_settings
+from ganctl.worker.hooks import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +25,6 @@ def device_name() -> str:
     """'cpu' or 'gpu<i>': the launcher pins each process with CUDA_VISIBLE_DEVICES."""
     cuda = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
     return f"gpu{cuda}" if cuda else "cpu"
-
-
-class _Beat(threading.Thread):
-    def __init__(self, store, register, every: float):
-        super().__init__(name="ganctl-registry", daemon=True)
-        self.store, self.register, self.every = store, register, max(0.05, every)
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.wait(self.every):
-            try:
-                if not self.store.beat_worker(_state["id"]):  # pruned while frozen: register again
-                    _state["id"] = self.register()
-            except Exception as exc:  # noqa: BLE001 - a store hiccup: try again next beat
-                log.warning("worker registry: heartbeat failed: %s", exc)
 
 
 @worker_ready.connect
@@ -56,7 +41,13 @@ def _register(sender=None, **_kw) -> None:
     except Exception as exc:  # noqa: BLE001 - the worker still serves; `ganctl workers` will not list it
         log.error("worker registry: could not register %s: %s", row["name"], exc)
         return
-    _state["beat"] = beat = _Beat(store, lambda: store.register_worker(**row), settings.heartbeat_every)
+
+    def beat_once() -> None:
+        if not store.beat_worker(_state["id"]):  # pruned while frozen: register again
+            _state["id"] = store.register_worker(**row)
+
+    _state["beat"] = beat = Periodic("ganctl-registry", settings.heartbeat_every, beat_once,
+                                     "worker registry: heartbeat")
     _state["store"] = store
     beat.start()
 
