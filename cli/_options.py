@@ -91,3 +91,12 @@ RealN = Annotated[int, typer.Option("--n", min=1, help="Number of images in the 
 RealOut = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Write the grid PNG here (default: a file in $GANCTL_HOME/data).",
     file_okay=True, dir_okay=False, resolve_path=True)]
+
+# extend / fork / tags (jobs/experiments.py)
+Tags = Annotated[Optional[list[str]], typer.Option("--tag", help="Tag the job (repeatable); `ganctl list --tag NAME`.")]
+TagFilter = Annotated[Optional[str], typer.Option("--tag", help="Only jobs with this tag.")]
+MoreEpochs = Annotated[int, typer.Option("--epochs", "-e", help="How many more epochs to train.")]
+ForkEpochs = Annotated[Optional[int], typer.Option(
+    "--epochs", "-e", help="Epochs to train after the start epoch (default: up to the parent's planned end).")]
+FromEpoch = Annotated[Optional[int], typer.Option(
+    "--epoch", help="Start from this epoch's checkpoint (default: the last; kept: the last three and evaluated ones).")]

@@ -14,11 +14,16 @@ def list_jobs(
     status: o.StatusFilter = None,
     arch: o.ArchFilter = None,
     limit: o.Limit = 20,
+    tag: o.TagFilter = None,
     json: o.Json = False,
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
-    jobs = store.list_jobs(status=status, arch=arch, limit=limit)
+    if tag is None:
+        jobs = store.list_jobs(status=status, arch=arch, limit=limit)
+    else:
+        ids = store.tagged(tag)
+        jobs = [j for j in store.list_jobs(status=status, arch=arch, limit=0) if j.id in ids][:limit or None]
     if json:
         print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return
@@ -41,7 +46,7 @@ def list_jobs(
     if not console.is_terminal:  # piped or captured: whole cells rather than the 80-column default
         console.width = max(console.width, 140)
     if not jobs:
-        console.print("no jobs" + (" matching" if status or arch else " yet: `ganctl submit`"))
+        console.print("no jobs" + (" matching" if status or arch or tag else " yet: `ganctl submit`"))
         return
     console.print(table)
 

@@ -14,6 +14,8 @@ from typer.core import TyperGroup
 from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
                worker, workers)
 from ganctl.cli.eval import evaluate
+from ganctl.cli.extend import extend
+from ganctl.cli.fork import fork
 
 
 class OneLineErrors(TyperGroup):
@@ -65,6 +67,8 @@ app.command("workers")(workers.workers)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("grids")(grids.grids)
+app.command("extend")(extend)
+app.command("fork")(fork)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")

@@ -100,6 +100,10 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         rows.append(("tensorboard", f"{logdir}  ({tensorboard_hint(settings().resolved_artifacts_dir)})"))
     for a in store.artifacts(job.id):
         rows.append(("artifact", f"{a.format}: {a.path} ({human_bytes(a.bytes)}, sha256 {a.sha256[:12]})"))
+    if job.kind == "train":
+        from ganctl.jobs.experiments import lineage_rows
+
+        rows.extend(lineage_rows(store, job))
     kids = store.children(job.id)
     for kind, label in (("sample", "samples"), ("eval", "evals")):
         mine = [c for c in kids if c.kind == kind]
@@ -130,6 +134,13 @@ def status(job_id: o.JobId, json: o.Json = False) -> None:
         logdir = tensorboard_dir(job)
         d["tensorboard"] = str(logdir) if logdir is not None else None
         d["quality"] = jsonable(summary.quality)
+        if job.kind == "train":
+            from ganctl.jobs import experiments
+
+            link, best = store.link_of(job.id), experiments.best_epoch(store, job.id)
+            d["lineage"] = jsonable(link)
+            d["tags"] = store.tags_of(job.id)
+            d["best_epoch"] = {"epoch": best[0], "fd": best[1]} if best else None
         print_json(d)
         return
     rows = describe(store, job, summary)

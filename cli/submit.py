@@ -41,6 +41,7 @@ def submit(
     r1: o.R1 = None,
     beta1: o.Beta1 = None,
     beta2: o.Beta2 = None,
+    tag: o.Tags = None,
     wait: o.Wait = False,
     json: o.Json = False,
 ) -> None:
@@ -53,7 +54,9 @@ def submit(
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
                       beta_1=beta1, beta_2=beta2)
     store = service.open_store()
-    job = service.submit(store, spec)
+    from ganctl.jobs import experiments
+
+    job = experiments.submit(store, spec, tag or ())
     if not wait:
         if json:
             print_json(service.job_dict(job))

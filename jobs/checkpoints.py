@@ -19,8 +19,9 @@ class CheckpointError(RuntimeError):
 
 
 class Checkpoints:
-    def __init__(self, folder: Path, keep: int = 3):
-        self.folder, self.keep = Path(folder), keep
+    def __init__(self, folder: Path, keep: int = 3, pinned=lambda epoch: False):
+        # pinned(epoch): kept beyond the last `keep` (evaluated epochs: fork --epoch K, sample --epoch best)
+        self.folder, self.keep, self.pinned = Path(folder), keep, pinned
 
     def epochs(self) -> list[int]:
         if not self.folder.is_dir():
@@ -36,8 +37,20 @@ class Checkpoints:
         final = write_atomic_with(self.path(epoch),
                                   lambda tmp: np.savez(tmp, epoch=np.int64(epoch), **arrays))
         for old in self.epochs()[: -self.keep]:
-            self.path(old).unlink(missing_ok=True)
+            if not self.pinned(old):
+                self.path(old).unlink(missing_ok=True)
         return final
+
+    def restore(self, variables: list, epoch: int) -> None:
+        """Load epoch `epoch`'s checkpoint into `variables` (CheckpointError when absent or unfit)."""
+        try:
+            values = self._read(self.path(epoch), len(variables))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            raise CheckpointError(f"checkpoint of epoch {epoch} unreadable: {exc}") from None
+        if any(v.shape != tuple(val.shape) for v, val in zip(variables, values)):
+            raise CheckpointError(f"checkpoint of epoch {epoch} does not match the model")
+        for var, val in zip(variables, values):
+            var.assign(val)
 
     def restore_latest(self, variables: list) -> int:
         """Load the newest readable checkpoint into `variables`; returns its epoch (0 if none)."""

@@ -94,10 +94,12 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         classifier = get_classifier()
         reference = scoring.real_reference(spec.classes, 2 * spec.eval_n, seed=0, data_dir=data_dir)
     gan, precision = build(spec)
-    ckpts = Checkpoints(JobFolder(workdir).checkpoints)
+    ckpts = Checkpoints(JobFolder(workdir).checkpoints, pinned=lambda e: is_eval_epoch(spec, e))
     start = ckpts.restore_latest(gan.state_variables())
     if start:
         log.info("resuming %s from epoch %d", workdir.name, start)
+        # The checkpoint holds the optimizers' learning rates too: a fork's own lrs win.
+        gan.g_opt.learning_rate, gan.d_opt.learning_rate = spec.effective_lr_g, spec.effective_lr_d
     noise = fixed_noise(spec)
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)

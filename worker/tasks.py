@@ -152,6 +152,10 @@ def train_job(job: Job, lease: Lease) -> dict:
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
+    from ganctl.jobs import experiments
+
+    # An extension / fork starts from its parent's checkpoint, copied into its own folder.
+    experiments.seed_checkpoint(store(), get_settings().resolved_artifacts_dir, job.id)
     hooks = Progress(lease)
     result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
                        train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))

@@ -222,6 +222,31 @@ class WorkerModel(Base):
     __table_args__ = (Index("ix_workers_heartbeat_at", "heartbeat_at"), {"sqlite_autoincrement": True})
 
 
+LINK_KINDS = ("extend", "fork")
+
+
+class JobLinkModel(Base):
+    """A training job that carries on from another's checkpoint (jobs.parent_id): `extend` (more
+    epochs, same options) or `fork` (some options changed), from `start_epoch`."""
+
+    __tablename__ = "job_links"
+
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    start_epoch: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint(_in("kind", LINK_KINDS), name="kind"),)
+
+
+class JobTagModel(Base):
+    __tablename__ = "job_tags"
+
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_job_tags_tag", "tag"),)
+
+
 metadata = Base.metadata
 jobs_table = JobModel.__table__
 epochs_table = EpochModel.__table__
@@ -229,3 +254,5 @@ grids_table = GridModel.__table__
 artifacts_table = ArtifactModel.__table__
 metrics_table = MetricsModel.__table__
 workers_table = WorkerModel.__table__
+job_links_table = JobLinkModel.__table__
+job_tags_table = JobTagModel.__table__

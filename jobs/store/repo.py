@@ -26,6 +26,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ganctl.jobs.store.engine import make_engine, migrations_dir, normalize_url
+from ganctl.jobs.store.lineage import Link, LineageMixin
 from ganctl.jobs.store.models import KINDS, STATUSES, TERMINAL, jobs_table, utcnow
 from ganctl.jobs.store.results import ResultsMixin
 from ganctl.jobs.store.rows import (
@@ -60,6 +61,7 @@ __all__ = [
     "ArtifactRow",
     "MetricsRow",
     "WorkerRow",
+    "Link",
     "Store",
     "SCHEMA_HEAD",
     "normalize_url",
@@ -71,7 +73,7 @@ _LOCKED = ("database is locked", "database table is locked", "database is busy")
 _ID_RE = re.compile(r"^[0-9a-f-]+$")
 
 
-class Store(SchemaMixin, ResultsMixin, WorkersMixin):
+class Store(SchemaMixin, ResultsMixin, WorkersMixin, LineageMixin):
     def __init__(self, url: str, *, auto_upgrade: bool = False):
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)

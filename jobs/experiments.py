@@ -1,0 +1,159 @@
+"""Experiments over training jobs: extend (more epochs) and fork (some options changed) a finished
+job from one of its checkpoints, tags, the best evaluated epoch. Called by jobs/service.py's users
+(the CLI, later the page); nothing here prints or imports TensorFlow.
+
+An extension or fork is a NEW train job linked to its parent (jobs.parent_id + job_links), never
+the parent reopened: the parent's epochs, grids, metrics and exported generator stay exactly as
+they were (samples and evals already taken of it keep matching its artifacts' sha256), and the
+child's epochs continue the numbering from the checkpoint it starts at (epoch K+1 follows K).
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ganctl.jobs.config import get_settings
+from ganctl.jobs.layout import JobFolder
+from ganctl.jobs.service import ServiceError, publish_or_roll_back
+
+if TYPE_CHECKING:
+    from ganctl.jobs.store.repo import Job, Store
+
+# What a checkpoint's networks and data fix: a fork cannot change them.
+FIXED = ("arch", "dataset", "image_size", "channels", "resize", "classes", "split", "limit")
+CARRY_FROM = ("completed", "cancelled", "failed")
+
+
+def checkpoint_epochs(job_id: str) -> list[int]:
+    """The epochs whose checkpoint job `job_id` keeps (the last three and every evaluated one)."""
+    from ganctl.jobs.checkpoints import Checkpoints
+
+    return Checkpoints(JobFolder.of(get_settings().resolved_artifacts_dir, job_id).checkpoints).epochs()
+
+
+def _changed(parent: dict, changes: dict) -> dict:
+    return {k: v for k, v in changes.items() if v is not None and parent.get(k) != v}
+
+
+def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, epoch: int | None = None,
+             changes: dict[str, Any] | None = None, tags: Iterable[str] = ()) -> "Job":
+    """Queue a train job that starts from `parent`'s checkpoint at `epoch` (None: its last) and
+    trains `epochs` more, with `changes` to its spec (fork); ServiceError before anything is queued."""
+    from pydantic import ValidationError
+
+    from ganctl.jobs.spec import TrainSpec
+
+    verb = "extend" if kind == "extend" else "fork"
+    if parent.kind != "train":
+        raise ServiceError(f"job {parent.short_id} is a {parent.kind} job; {verb} a train job")
+    if parent.status not in CARRY_FROM:
+        raise ServiceError(f"job {parent.short_id} is {parent.status}; {verb} a finished job "
+                           f"(completed, cancelled or failed with a checkpoint)")
+    changes = _changed(parent.spec, dict(changes or {}))
+    fixed = [k for k in FIXED if k in changes]
+    if fixed:
+        raise ServiceError(f"fork cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)}: "
+                           f"the checkpoint's networks and data are fixed (submit a new job instead)")
+    kept = checkpoint_epochs(parent.id)
+    if not kept:
+        raise ServiceError(f"job {parent.short_id} has no checkpoint to start from")
+    start = kept[-1] if epoch is None else epoch
+    if start not in kept:
+        raise ServiceError(f"job {parent.short_id} has no checkpoint of epoch {start} "
+                           f"(kept: {', '.join(map(str, kept))})")
+    if epochs is None:  # a fork trains to the parent's planned end, unless told otherwise
+        epochs = int(parent.spec.get("epochs", 0)) - start
+    if epochs < 1:
+        raise ServiceError(f"--epochs: give how many epochs to train after epoch {start} (at least 1)")
+    fields = {**parent.spec, **changes, "epochs": start + epochs}
+    try:
+        spec = TrainSpec.model_validate(fields)
+    except ValidationError as exc:
+        raise ServiceError("; ".join(e["msg"] for e in exc.errors())) from None
+    before, after = TrainSpec.model_validate(parent.spec).training, spec.training
+    if before.spectral_norm != after.spectral_norm or (before.ema > 0) != (after.ema > 0):
+        raise ServiceError("fork cannot switch spectral norm or EMA on or off: the checkpoint holds "
+                           "the networks' variables as they were (submit a new job instead)")
+    job = store.create_linked_job(spec.model_dump(mode="json"), total_epochs=spec.epochs,
+                                  max_attempts=get_settings().max_attempts, parent_id=parent.id,
+                                  link=(kind, start), tags=[*store.tags_of(parent.id), *tags])
+    publish_or_roll_back(store, job, f"{kind} job")
+    return job
+
+
+def extend(store: "Store", job_id: str, epochs: int, tags: Iterable[str] = ()) -> "Job":
+    """`epochs` more epochs of a finished job, every option the same, from its last checkpoint."""
+    return carry_on(store, store.get_job(job_id), "extend", epochs=epochs, tags=tags)
+
+
+def fork(store: "Store", job_id: str, *, epoch: int | None = None, epochs: int | None = None,
+         changes: dict[str, Any] | None = None, tags: Iterable[str] = ()) -> "Job":
+    return carry_on(store, store.get_job(job_id), "fork", epochs=epochs, epoch=epoch, changes=changes, tags=tags)
+
+
+def seed_checkpoint(store: "Store", artifacts_root: Path, job_id: str) -> int | None:
+    """For a linked job without checkpoints of its own: copy in its parent's checkpoint of the
+    start epoch, so the training loop resumes from it. The start epoch, or None (not linked)."""
+    from ganctl.jobs.checkpoints import CheckpointError, Checkpoints
+    from ganctl.jobs.layout import write_atomic_with
+
+    link = store.link_of(job_id)
+    if link is None:
+        return None
+    mine = Checkpoints(JobFolder.of(artifacts_root, job_id).checkpoints)
+    if mine.epochs():  # a retried attempt resumes from its own newer checkpoints
+        return link.start_epoch
+    src = Checkpoints(JobFolder.of(artifacts_root, link.parent_id).checkpoints).path(link.start_epoch)
+    if not src.is_file():
+        raise CheckpointError(f"parent job {link.parent_id[:8]} no longer has its checkpoint of epoch "
+                              f"{link.start_epoch} ({src})")
+    write_atomic_with(mine.path(link.start_epoch), lambda tmp: shutil.copyfile(src, tmp))
+    return link.start_epoch
+
+
+def best_epoch(store: "Store", job_id: str) -> tuple[int, float] | None:
+    """(epoch, FD) of the job's evaluated epoch with the lowest FD, or None."""
+    scored = [(float(m.values["fd"]), m.epoch) for m in store.metrics(job_id)
+              if m.epoch is not None and isinstance(m.values.get("fd"), (int, float))
+              and math.isfinite(float(m.values["fd"]))]
+    if not scored:
+        return None
+    fd, epoch = min(scored)
+    return epoch, fd
+
+
+def lineage_rows(store: "Store", job: "Job") -> list[tuple[str, str]]:
+    """`status` lines: where the job comes from, what carries it on, its tags, its best epoch."""
+    rows = []
+    link = store.link_of(job.id)
+    if link is not None:
+        how = "extends" if link.kind == "extend" else "forked from"
+        rows.append(("lineage", f"{how} {link.parent_id[:8]} at epoch {link.start_epoch} "
+                                f"(epochs {link.start_epoch + 1}.. are this job's)"))
+    for child, kind, start in store.linked_children(job.id):
+        rows.append(("carried on", f"{kind} {child.short_id} from epoch {start} ({child.status})"))
+    tags = store.tags_of(job.id)
+    if tags:
+        rows.append(("tags", ", ".join(tags)))
+    best = best_epoch(store, job.id)
+    if best is not None:
+        rows.append(("best epoch", f"{best[0]} (FD {best[1]:.2f})"))
+    return rows
+
+
+def submit(store: "Store", spec, tags: Iterable[str] = ()) -> "Job":
+    """service.submit with tags (`ganctl submit --tag NAME`)."""
+    from ganctl.jobs import service
+
+    tags = [t.strip() for t in tags if t and t.strip()]
+    if not tags:
+        return service.submit(store, spec)
+    bad = [t for t in tags if len(t) > 64]
+    if bad:
+        raise ServiceError(f"--tag {bad[0][:20]}...: a tag has at most 64 characters")
+    job = store.create_linked_job(spec.model_dump(mode="json"), total_epochs=spec.epochs,
+                                  max_attempts=get_settings().max_attempts, tags=tags)
+    publish_or_roll_back(store, job, "job")
+    return job
