@@ -100,3 +100,5 @@ ForkEpochs = Annotated[Optional[int], typer.Option(
     "--epochs", "-e", help="Epochs to train after the start epoch (default: up to the parent's planned end).")]
 FromEpoch = Annotated[Optional[int], typer.Option(
     "--epoch", help="Start from this epoch's checkpoint (default: the last; kept: the last three and evaluated ones).")]
+EpochPick = Annotated[Optional[str], typer.Option(
+    "--epoch", help="best (the evaluated epoch of lowest FD) or N: that epoch's checkpoint instead of the export.")]

@@ -17,6 +17,7 @@ def evaluate(
     job_id: o.JobId,
     n: o.EvalN = 10_000,
     seed: o.EvalSeed = 0,
+    epoch: o.EpochPick = None,
     no_wait: o.EvalNoWait = False,
     timeout: o.Timeout = 1800.0,
     json: o.Json = False,
@@ -29,9 +30,11 @@ def evaluate(
     """
     from ganctl.jobs.spec import EvalSpec
 
-    spec = EvalSpec(n=n, seed=seed)
+    from ganctl.jobs.experiments import resolve_epoch
+
     store = service.open_store()
     parent = store.get_job(job_id)
+    spec = EvalSpec(n=n, seed=seed, epoch=resolve_epoch(store, parent, epoch))
     job = queue_and_wait(store, parent, "eval", spec, no_wait=no_wait, json=json, poll=poll, timeout=timeout)
     if job is None:
         return
@@ -39,7 +42,8 @@ def evaluate(
     if json:
         print_json(service.job_dict(job))
         return
-    rows = [("job", f"{job.id} (eval of {parent.id[:8]})"),
+    of = f"eval of {parent.id[:8]}" + (f", epoch {spec.epoch}'s checkpoint" if spec.epoch else "")
+    rows = [("job", f"{job.id} ({of})"),
             ("images", f"{values.get('n', n)} generated vs {values.get('n_real', '?')} real test images")]
     rows += quality.table(values)
     width = max(len(k) for k, _ in rows)

@@ -32,6 +32,7 @@ def sample(
     seed: o.SampleSeed = None,
     out: o.Out = None,
     format: o.Format = "h5",
+    epoch: o.EpochPick = None,
     no_wait: o.NoWait = False,
     timeout: o.Timeout = 600.0,
     json: o.Json = False,
@@ -40,11 +41,16 @@ def sample(
     """Generate N images from a completed training job's generator (runs on a worker)."""
     from ganctl.jobs.spec import SampleSpec
 
-    spec = SampleSpec(n=n, seed=seed, format=format)
+    from ganctl.jobs.experiments import resolve_epoch
+
     if out is not None and out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a folder")
+    if epoch is not None and format != "h5":
+        raise CliError("--epoch loads a checkpoint into the generator built from code: use --format h5")
     store = service.open_store()
-    job = queue_and_wait(store, store.get_job(job_id), "sample", spec, no_wait=no_wait, json=json,
+    parent = store.get_job(job_id)
+    spec = SampleSpec(n=n, seed=seed, format=format, epoch=resolve_epoch(store, parent, epoch))
+    job = queue_and_wait(store, parent, "sample", spec, no_wait=no_wait, json=json,
                          poll=poll, timeout=timeout)
     if job is None:
         return
@@ -57,5 +63,7 @@ def sample(
         print_json(service.job_dict(job) | {"result": result})
         return
     typer.echo(f"job     {job.id}")
+    if spec.epoch is not None:
+        typer.echo(f"epoch   {spec.epoch} (checkpoint of {parent.short_id}{', its best' if epoch == 'best' else ''})")
     typer.echo(f"grid    {result.get('grid')}")
     typer.echo(f"images  {result.get('dir')} ({len(result.get('files', []))} PNG files)")

@@ -157,3 +157,41 @@ def submit(store: "Store", spec, tags: Iterable[str] = ()) -> "Job":
                                   max_attempts=get_settings().max_attempts, tags=tags)
     publish_or_roll_back(store, job, "job")
     return job
+
+
+def checkpoint_format(epoch: int) -> str:
+    """The artifact name of a kept checkpoint (its sha256 is in the store, checked before loading)."""
+    return f"checkpoint-{epoch:06d}"
+
+
+def resolve_epoch(store: "Store", parent: "Job", which: str | None) -> int | None:
+    """`--epoch best|N` of sample / eval: the epoch whose recorded checkpoint to load (None: the
+    export). ServiceError when there is no such checkpoint."""
+    if which is None:
+        return None
+    if which == "best":
+        best = best_epoch(store, parent.id)
+        if best is None:
+            raise ServiceError(f"job {parent.short_id} has no evaluated epoch (submit with --eval-every N)")
+        epoch = best[0]
+    else:
+        try:
+            epoch = int(which)
+        except ValueError:
+            raise ServiceError(f"--epoch {which}: give best or an epoch number") from None
+    recorded = sorted(int(a.format.rsplit("-", 1)[1]) for a in store.artifacts(parent.id)
+                      if a.format.startswith("checkpoint-"))
+    if epoch not in recorded:
+        raise ServiceError(f"job {parent.short_id} has no recorded checkpoint of epoch {epoch} "
+                           f"(recorded: {', '.join(map(str, recorded)) or 'none'})")
+    return epoch
+
+
+def checkpoint_rows(job_folder: Path) -> list:
+    """Artifact rows (format checkpoint-NNNNNN, sha256) of the checkpoints a finished job keeps."""
+    from ganctl.jobs.artifacts import digest
+    from ganctl.jobs.checkpoints import Checkpoints
+    from ganctl.jobs.store.repo import ArtifactRow
+
+    ckpts = Checkpoints(JobFolder(Path(job_folder)).checkpoints)
+    return [ArtifactRow(checkpoint_format(e), str(ckpts.path(e)), *digest(ckpts.path(e))) for e in ckpts.epochs()]

@@ -85,3 +85,23 @@ def sample_to(spec: TrainSpec, train_workdir: Path, outdir: Path, n: int, seed: 
     key = f"{fmt}-generator"
     gen = load_generator(spec, JobFolder(Path(train_workdir)).export, fmt, (expected_sha256 or {}).get(key))
     return write(generate(spec, gen, n, seed), outdir)
+
+
+def checkpoint_generator(spec: TrainSpec, path: Path, expected_sha256: str | None):
+    """A callable noise -> images from a training checkpoint (the EMA generator where the recipe
+    has one), loaded only after its sha256 matches the store's."""
+    actual = artifacts.digest(Path(path))[1]
+    if expected_sha256 is None or actual != expected_sha256:
+        raise artifacts.ArtifactError(f"checkpoint {path} fails its sha256 check against the store: expected "
+                                      f"{(expected_sha256 or 'none')[:12]}…, found {actual[:12]}…")
+    cache_key = ("checkpoint", str(path), actual, spec.precision)
+    if cache_key not in _warm:
+        from ganctl.jobs import train
+        from ganctl.jobs.checkpoints import Checkpoints
+
+        gan, _ = train.build(spec)
+        epoch = int(Path(path).stem.rsplit("-", 1)[1])
+        Checkpoints(Path(path).parent).restore(gan.state_variables(), epoch)
+        model = gan.sampler
+        _warm[cache_key] = tf_function(lambda z: model(z, training=False))
+    return _warm[cache_key]

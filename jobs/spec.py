@@ -216,6 +216,7 @@ class EvalSpec(BaseModel):
 
     n: int = Field(10_000, ge=50, le=100_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    epoch: int | None = Field(None, ge=1)  # score this epoch's checkpoint, not the export (jobs/experiments.py)
 
 
 class SampleSpec(BaseModel):
@@ -224,3 +225,4 @@ class SampleSpec(BaseModel):
     n: int = Field(12, ge=1, le=100_000)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     format: Literal["h5", "savedmodel"] = "h5"
+    epoch: int | None = Field(None, ge=1)  # sample this epoch's checkpoint, not the export (jobs/experiments.py)

@@ -147,6 +147,18 @@ def _recorded(lease: Lease, rows: list[ArtifactRow]) -> None:
         raise train.Fenced("artifacts refused")
 
 
+def _checkpoint(job_id: str, epoch: int) -> Path:
+    from ganctl.jobs.checkpoints import Checkpoints
+
+    return Checkpoints(JobFolder(_folder(job_id)).checkpoints).path(epoch)
+
+
+def _ckpt_format(epoch: int) -> str:
+    from ganctl.jobs.experiments import checkpoint_format
+
+    return checkpoint_format(epoch)
+
+
 @job_task(TRAIN_TASK)
 def train_job(job: Job, lease: Lease) -> dict:
     from ganctl.jobs import train
@@ -160,7 +172,7 @@ def train_job(job: Job, lease: Lease) -> dict:
     result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
                        train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
     _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path), bytes=a.bytes, sha256=a.sha256)
-                      for a in result.artifacts])
+                      for a in result.artifacts] + experiments.checkpoint_rows(_folder(job.id)))
     # `data` (images used, files skipped, decode cache hit) is what `ganctl status` shows.
     return {"epochs_done": result.epochs_done, "d_loss": result.d_loss, "g_loss": result.g_loss,
             "precision": result.precision, "resumed_from": result.resumed_from, "data": dict(result.data)}
@@ -173,8 +185,12 @@ def sample_job(job: Job, lease: Lease) -> dict:
 
     parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-    res = sample.sample_to(TrainSpec.model_validate(parent.spec), _folder(parent.id), _folder(job.id),
-                           s.n, s.seed, s.format, expected)
+    pspec = TrainSpec.model_validate(parent.spec)
+    if s.epoch is None:
+        res = sample.sample_to(pspec, _folder(parent.id), _folder(job.id), s.n, s.seed, s.format, expected)
+    else:  # `--epoch best|N`: that epoch's checkpoint, checked against its sha256 in the store
+        gen = sample.checkpoint_generator(pspec, _checkpoint(parent.id, s.epoch), expected.get(_ckpt_format(s.epoch)))
+        res = sample.write(sample.generate(pspec, gen, s.n, s.seed), _folder(job.id))
     folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
     _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
                       for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))])
@@ -193,8 +209,15 @@ def eval_job(job: Job, lease: Lease) -> dict:
     parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
     export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
-    q = scoring.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
-                             expected.get("h5-generator"))
+    pspec = TrainSpec.model_validate(parent.spec)
+    if e.epoch is None:
+        q = scoring.score_export(pspec, export, e.n, e.seed, expected.get("h5-generator"))
+    else:
+        from ganctl.jobs import sample
+
+        q = scoring.score_with(pspec, sample.checkpoint_generator(
+            pspec, _checkpoint(parent.id, e.epoch), expected.get(_ckpt_format(e.epoch))), e.n, e.seed)
+        q["epoch"] = e.epoch
     # A row of the parent, fenced by this eval job's attempt: a stale eval adds no second row.
     if not lease.kept(store().record_metrics(parent.id, None, None, e.n, q, bool(q["collapse"]),
                                              held=(job.id, job.attempts))):

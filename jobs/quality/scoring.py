@@ -38,7 +38,11 @@ def score_export(spec: TrainSpec, export_dir: Path, n: int, seed: int | None,
     looks at the job's fixed-seed grid."""
     if spec.folder is not None:
         raise ValueError(f"quality metrics are for Fashion-MNIST jobs; this job trained on {spec.dataset}")
-    gen = sample.load_generator(spec, Path(export_dir), "h5", expected_sha256)
+    return score_with(spec, sample.load_generator(spec, Path(export_dir), "h5", expected_sha256), n, seed)
+
+
+def score_with(spec: TrainSpec, gen, n: int, seed: int | None) -> dict:
+    """score_export's figures of a generator callable (a checkpoint's: `ganctl eval --epoch N`)."""
     grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
     return _score(spec, gen, n, seed, classifier.get_classifier(), real_reference(spec.classes, 2 * n, seed=0), grid)
 
