@@ -1,0 +1,34 @@
+"""Tags, and what extend / fork / sample --epoch refuse before anything is queued (the embedded
+broker, no worker needed; training through real workers: tests/integration/test_experiments.py)."""
+from __future__ import annotations
+
+import json
+import re
+
+from cli_helpers import assert_one_line_error, broker_messages, job_rows
+
+
+def test_tags_are_stored_listed_and_shown(cli, home):
+    a = cli("submit", "--epochs", "2", "--tag", "baseline", "--tag", "lr-sweep").stdout.strip()
+    b = cli("submit", "--epochs", "2", "--tag", "lr-sweep").stdout.strip()
+    cli("submit", "--epochs", "2")
+    assert re.search(r"^tags\s+baseline, lr-sweep$", cli("status", a[:8]).stdout, re.M)
+    assert json.loads(cli("status", b, "--json").stdout)["tags"] == ["lr-sweep"]
+    assert {j["id"] for j in json.loads(cli("list", "--tag", "lr-sweep", "--json").stdout)} == {a, b}
+    assert [j["id"] for j in json.loads(cli("list", "--tag", "baseline", "--json").stdout)] == [a]
+    assert "no jobs matching" in cli("list", "--tag", "nothing").stdout
+
+
+def test_unfinished_or_checkpointless_jobs_are_refused_in_one_line(cli, home):
+    queued = cli("submit", "--epochs", "2").stdout.strip()
+    rows, messages = job_rows(home), broker_messages(home)
+    assert_one_line_error(cli("extend", queued[:8], "--epochs", "2"), f"job {queued[:8]} is queued",
+                          "extend a finished job")
+    assert_one_line_error(cli("fork", queued[:8], "--lr-g", "1e-4"), "fork a finished job")
+    assert_one_line_error(cli("sample", queued[:8], "--epoch", "best"), "no evaluated epoch")
+    assert_one_line_error(cli("eval", queued[:8], "--epoch", "x"), "--epoch x: give best or an epoch number")
+    assert_one_line_error(cli("sample", queued[:8], "--epoch", "2", "--format", "savedmodel"), "--format h5")
+    cli("cancel", queued[:8])  # cancelled before it ran: finished, but no checkpoint
+    assert_one_line_error(cli("extend", queued[:8], "--epochs", "2"), "has no checkpoint to start from")
+    assert job_rows(home) == [(queued, "train", "cancelled")] and broker_messages(home) == messages
+    assert len(rows) == 1
