@@ -97,8 +97,10 @@ def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None
     grids = store.grids(job.id, with_png=True)
     sample_png, sample_path = final_sample_grid(store, job)
     metrics = quality_metrics(job, epochs, store.metrics(job.id))
+    from ganctl.jobs.experiments import lineage_rows
+
     page = render_html(job, epochs, grids, store.artifacts(job.id), metrics=metrics,
-                       sample_grid_png=sample_png)
+                       sample_grid_png=sample_png, lineage=lineage_rows(store, job))
     path = write_file(out or job_folder(job).report, page.encode("utf-8"))
     if json:
         print_json({"job": job.id, "path": str(path), "epochs": len(epochs),

@@ -10,6 +10,7 @@ child's epochs continue the numbering from the checkpoint it starts at (epoch K+
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -109,7 +110,14 @@ def seed_checkpoint(store: "Store", artifacts_root: Path, job_id: str) -> int | 
     if not src.is_file():
         raise CheckpointError(f"parent job {link.parent_id[:8]} no longer has its checkpoint of epoch "
                               f"{link.start_epoch} ({src})")
-    write_atomic_with(mine.path(link.start_epoch), lambda tmp: shutil.copyfile(src, tmp))
+    dest = mine.path(link.start_epoch)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:  # a hard link: no second copy on disk (checkpoints are replaced by rename, never rewritten)
+        os.link(src, dest)
+    except FileExistsError:
+        pass
+    except OSError:  # another file system
+        write_atomic_with(dest, lambda tmp: shutil.copyfile(src, tmp))
     return link.start_epoch
 
 

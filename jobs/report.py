@@ -298,7 +298,8 @@ def _artifacts_table(artifacts: Sequence[ArtifactRow]) -> str:
 
 
 def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifacts: list[ArtifactRow],
-                *, metrics: list[dict] | None = None, sample_grid_png: bytes | None = None) -> str:
+                *, metrics: list[dict] | None = None, sample_grid_png: bytes | None = None,
+                lineage: list[tuple[str, str]] | None = None) -> str:
     """The whole report page (see the module doc for its contents and element ids)."""
     arch = job.spec.get("arch") if isinstance(job.spec, dict) else None
     title = f"ganctl job {job.short_id}" + (f" \u2014 {arch}" if arch else "")
@@ -320,6 +321,8 @@ def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifact
         + (f" &middot; {_e(arch)}" if arch else "") + "</h1>",
         "<h2>Overview</h2>",
         _overview(job),
+        *(["<h2>Lineage</h2>", '<table id="lineage">', *(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
+                                                         for k, v in lineage), "</table>"] if lineage else []),
         "<h2>Spec</h2>",
         _spec_table(job.spec if isinstance(job.spec, dict) else {}, job.kind),
         "<h2>Losses</h2>",

@@ -79,6 +79,8 @@ def test_extend_equals_a_straight_run_and_fork_changes_the_lr(tmp_path, ganctl_w
     parent_status = ganctl(env, "status", short[:8]).stdout
     assert re.search(rf"^carried on\s+extend {extended[:8]} from epoch 2 \(completed\)", parent_status, re.M)
     assert re.search(r"^tags\s+exp$", parent_status, re.M), parent_status
+    page = Path(ganctl(env, "report", extended[:8]).stdout.strip()).read_text()
+    assert f"<tr><th>lineage</th><td>extends {short[:8]} at epoch 2" in page
 
     forked = json.loads(ganctl(env, "fork", short[:8], "--epoch", "1", "--lr-g", "1e-4", "--json",
                                "--wait", timeout=600).stdout)
