@@ -96,10 +96,15 @@ def checkpoint_generator(spec: TrainSpec, path: Path, expected_sha256: str | Non
                                       f"{(expected_sha256 or 'none')[:12]}…, found {actual[:12]}…")
     cache_key = ("checkpoint", str(path), actual, spec.precision)
     if cache_key not in _warm:
-        from ganctl.jobs import train
-        from ganctl.jobs.checkpoints import Checkpoints
+        import keras
 
-        gan, _ = train.build(spec)
+        from ganctl.jobs import device
+        from ganctl.jobs.checkpoints import Checkpoints
+        from ganctl.jobs.gan import GAN
+
+        keras.utils.set_random_seed(spec.seed)  # as train.build (which imports scoring, which imports this)
+        with device.precision_scope(spec.precision) as resolved:
+            gan = GAN(spec, resolved)
         epoch = int(Path(path).stem.rsplit("-", 1)[1])
         Checkpoints(Path(path).parent).restore(gan.state_variables(), epoch)
         model = gan.sampler
