@@ -170,11 +170,12 @@ def sample_job(job: Job, lease: Lease) -> dict:
     parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
     res = sample.sample_to(TrainSpec.model_validate(parent.spec), _folder(parent.id), _folder(job.id),
-                           s.n, s.seed, s.format, expected)
+                           s.n, s.seed, s.format, expected, truncation=s.truncation, interpolate=s.interpolate)
     folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
-    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
-                      for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))])
-    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]}
+    made = [("sample-grid", res.grid), ("sample-dir", folder)] + ([("sample-walk", res.walk)] if res.walk else [])
+    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p))) for fmt, p in made])
+    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]} | (
+        {"walk": str(res.walk)} if res.walk else {})
 
 
 @job_task(EVAL_TASK)

@@ -172,8 +172,10 @@ def test_sample_task(tasks, store, home, monkeypatch):
     child = store.create_job("sample", {"n": 3, "seed": 5, "format": "h5"}, parent_id=parent.id)
     seen = {}
 
-    def fake_sample_to(spec, train_workdir, outdir, n, seed, fmt, expected_sha256):
-        seen.update(spec=spec, train_workdir=train_workdir, n=n, seed=seed, fmt=fmt, expected=expected_sha256)
+    def fake_sample_to(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, truncation=None,
+                       interpolate=None):
+        seen.update(spec=spec, train_workdir=train_workdir, n=n, seed=seed, fmt=fmt, expected=expected_sha256,
+                    truncation=truncation, interpolate=interpolate)
         (outdir / "images").mkdir(parents=True)
         files = []
         for i in range(n):
@@ -191,6 +193,7 @@ def test_sample_task(tasks, store, home, monkeypatch):
     assert done.result["grid"] == str(out / "grid.png") and len(done.result["files"]) == 3
     assert seen["train_workdir"] == home / "artifacts" / parent.id
     assert seen["expected"] == {"h5-generator": "b" * 64} and (seen["n"], seen["seed"], seen["fmt"]) == (3, 5, "h5")
+    assert (seen["truncation"], seen["interpolate"]) == (None, None)
     arts = {a.format: a for a in store.artifacts(child.id)}
     assert set(arts) == {"sample-grid", "sample-dir"}
     assert arts["sample-grid"].sha256 == artifacts.digest(out / "grid.png")[1]
@@ -223,7 +226,7 @@ def _trained_parent(store):
 
 
 def _slow_sample_to(seconds, during=None):
-    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256):
+    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, **_):
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             time.sleep(0.02)
