@@ -33,14 +33,16 @@ def test_walk_is_a_closed_loop_of_small_steps():
     assert step.max() < 0.5 * jump.min()
 
 
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    spec = TrainSpec(arch="upsample", classes="trouser", limit=256, batch_size=64, epochs=1)
+    workdir = tmp_path_factory.mktemp("job")
+    train.run(spec, workdir, train.Hooks())
+    return spec, workdir, None
+
+
 @pytest.mark.slow
 class TestOnATrainedJob:
-    @pytest.fixture(scope="class")
-    def job(self, tmp_path_factory):
-        spec = TrainSpec(arch="upsample", classes="trouser", limit=256, batch_size=64, epochs=1)
-        workdir = tmp_path_factory.mktemp("job")
-        train.run(spec, workdir, train.Hooks())
-        return spec, workdir, None
 
     def test_smaller_psi_gives_less_varied_images(self, job, tmp_path):
         spec, workdir, _ = job
