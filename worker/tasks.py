@@ -181,8 +181,8 @@ def sample_job(job: Job, lease: Lease) -> dict:
 @job_task(EVAL_TASK)
 def eval_job(job: Job, lease: Lease) -> dict:
     """Quality figures of a training job's exported generator: the eval job's result, and a metrics
-    row (epoch None) of the training job. The lease matters here too: a first use trains the
-    quality classifier."""
+    row (epoch None) of the training job. The lease matters here too: with a changed classifier
+    recipe (no shipped weights) a first use trains the quality classifier."""
     from ganctl.jobs import train
     from ganctl.jobs.quality import scoring
     from ganctl.jobs.spec import EvalSpec, TrainSpec
