@@ -225,6 +225,31 @@ def _trained_parent(store):
     return parent
 
 
+def test_sample_task_passes_truncation_and_interpolate_and_records_the_walk(tasks, store, home, monkeypatch):
+    """Glue only (the sampling itself on a real generator: tests/jobs/test_sample_options.py)."""
+    child = store.create_job("sample", {"n": 1, "seed": 1, "format": "h5", "truncation": 0.5, "interpolate": 3},
+                             parent_id=_trained_parent(store).id)
+    seen = {}
+
+    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, truncation=None, interpolate=None):
+        seen.update(truncation=truncation, interpolate=interpolate)
+        (outdir / "images").mkdir(parents=True)
+        (outdir / "images" / "sample_0000.png").write_bytes(b"png")
+        (outdir / "grid.png").write_bytes(b"grid")
+        (outdir / "walk.gif").write_bytes(b"gif")
+        return sample.SampleResult(outdir / "grid.png", [outdir / "images" / "sample_0000.png"], outdir / "walk.gif")
+
+    monkeypatch.setattr(sample, "sample_to", fake)
+    tasks.sample_job.apply(args=[child.id])
+    done = store.get_job(child.id)
+    assert done.status == "completed", done.error
+    assert seen == {"truncation": 0.5, "interpolate": 3}
+    walk = home / "artifacts" / child.id / "walk.gif"
+    assert done.result["walk"] == str(walk)
+    arts = {a.format: a for a in store.artifacts(child.id)}
+    assert arts["sample-walk"].path == str(walk) and arts["sample-walk"].sha256 == artifacts.digest(walk)[1]
+
+
 def _slow_sample_to(seconds, during=None):
     def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, **_):
         t0 = time.monotonic()
