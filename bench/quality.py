@@ -5,7 +5,7 @@
 
 Each arch trains with its default settings (ganctl.jobs.train.run) in a temp dir, then n images
 are sampled from its exported generator (ganctl.jobs.sample) and scored by ganctl.jobs.quality.metrics
-in the feature space of the cached Fashion-MNIST classifier, against 2n real TEST images of the
+in the feature space of the shipped Fashion-MNIST classifier (fmnist-cnn-v1), against 2n real TEST images of the
 same classes (fewer where the split holds fewer; FD then uses n_real/2 per side, see evaluate).
 With several --precisions each arch trains once per precision from the same seed, so the rows show
 what mixed precision costs in quality at equal epochs.
@@ -74,8 +74,8 @@ def main(argv=None) -> None:
     classes = tuple(data.parse_classes([c for c in args.classes.split(",") if c.strip()]))
     t0 = time.perf_counter()
     clf = classifier.get_classifier()
-    print(f"classifier: test accuracy {clf.test_accuracy:.4f}, "
-          f"{'trained' if clf.trained else 'loaded from cache'} in {time.perf_counter() - t0:.0f}s ({clf.path})")
+    print(f"classifier {clf.version}: test accuracy {clf.test_accuracy:.4f}, "
+          f"{'trained' if clf.trained else 'loaded'} in {time.perf_counter() - t0:.0f}s ({clf.path})")
     real = scoring.real_reference(classes, 2 * args.n, seed=args.seed)
     rows = []
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]

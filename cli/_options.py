@@ -70,6 +70,12 @@ EvalNoWait = Annotated[bool, typer.Option("--no-wait", help="Queue the eval job 
 
 # sample
 N = Annotated[int, typer.Option("--n", help="Number of images.")]
+Truncation = Annotated[Optional[float], typer.Option(
+    "--truncation", help="Truncation trick: redraw noise entries with |z| > PSI (e.g. 0.7; smaller: "
+                         "more typical, less varied images).", metavar="PSI")]
+Interpolate = Annotated[Optional[int], typer.Option(
+    "--interpolate", help="Also write walk.gif: each of the N images walks a loop through K random "
+                          "latent points (2-32; N at most 64).", metavar="K")]
 SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed (default: random).")]
 Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the grid and the PNGs into this folder.",
                                              file_okay=False, dir_okay=True, resolve_path=True)]

@@ -30,6 +30,8 @@ def line(values: dict) -> str:
     """One line of figures: FD vs floor, KID, precision, recall, density, coverage."""
     parts = [fd_text(values), kid_text(values)]
     parts += [f"{label} {num(values.get(key), 3)}" for key, label in FIGURES]
+    if values.get("classifier"):
+        parts.append(f"[{values['classifier']}]")  # the classifier these figures were measured with
     return "  ".join(parts)
 
 
@@ -66,4 +68,5 @@ def table(values: dict) -> list[tuple[str, str]]:
         rows.append(("diversity", f"{num(values.get('diversity'), 3)}    (real images: 1; a few repeated modes: ~0)"))
     if values.get("grid_spread") is not None:
         rows.append(("grid spread", num(values.get("grid_spread"), 3)))
+    rows.append(("classifier", values.get("classifier") or "unrecorded (measured before classifiers were versioned)"))
     return rows

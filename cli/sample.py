@@ -22,6 +22,8 @@ def copy_out(result: dict, out: Path) -> tuple[Path, Path]:
     images.mkdir(exist_ok=True)
     for f in result.get("files", []):
         shutil.copy2(f, images / Path(f).name)
+    if result.get("walk"):
+        shutil.copy2(result["walk"], out / Path(result["walk"]).name)
     return grid, images
 
 
@@ -37,11 +39,12 @@ def sample(
     timeout: o.Timeout = 600.0,
     json: o.Json = False,
     poll: o.Poll = 0.05,  # a sample job takes well under a second on a warm worker
+    truncation: o.Truncation = None,
+    interpolate: o.Interpolate = None,
 ) -> None:
     """Generate N images from a completed training job's generator (runs on a worker)."""
-    from ganctl.jobs.spec import SampleSpec
-
     from ganctl.jobs.experiments import resolve_epoch
+    from ganctl.jobs.spec import SampleSpec
 
     if out is not None and out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a folder")
@@ -49,7 +52,8 @@ def sample(
         raise CliError("--epoch loads a checkpoint into the generator built from code: use --format h5")
     store = service.open_store()
     parent = store.get_job(job_id)
-    spec = SampleSpec(n=n, seed=seed, format=format, epoch=resolve_epoch(store, parent, epoch))
+    spec = SampleSpec(n=n, seed=seed, format=format, epoch=resolve_epoch(store, parent, epoch),
+                      truncation=truncation, interpolate=interpolate)
     job = queue_and_wait(store, parent, "sample", spec, no_wait=no_wait, json=json,
                          poll=poll, timeout=timeout)
     if job is None:
@@ -59,6 +63,8 @@ def sample(
         grid, images = copy_out(result, out)
         result.update(grid=str(grid), dir=str(images),
                       files=[str(images / Path(f).name) for f in result.get("files", [])])
+        if result.get("walk"):
+            result["walk"] = str(out / Path(result["walk"]).name)
     if json:
         print_json(service.job_dict(job) | {"result": result})
         return
@@ -67,3 +73,5 @@ def sample(
         typer.echo(f"epoch   {spec.epoch} (checkpoint of {parent.short_id}{', its best' if epoch == 'best' else ''})")
     typer.echo(f"grid    {result.get('grid')}")
     typer.echo(f"images  {result.get('dir')} ({len(result.get('files', []))} PNG files)")
+    if result.get("walk"):
+        typer.echo(f"walk    {result['walk']} ({spec.interpolate} latent points, animated GIF)")

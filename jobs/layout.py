@@ -7,6 +7,7 @@
         tensorboard/                      training: the event files (one run per job)
         report.html, losses.png, grids.gif   what `ganctl report / plot / grids` write by default
         grid.png, images/sample_0000.png  a sample job: its grid and one PNG per image
+        walk.gif                          a sample job with --interpolate: the latent walk
 
 Atomic writes: the data goes to a temporary sibling with a unique name (host, pid, a per-process
 token and a random part), is flushed and fsynced, renamed over the target with os.replace,
@@ -108,6 +109,10 @@ class JobFolder:
     @property
     def sample_images(self) -> Path:
         return self.root / "images"
+
+    @property
+    def sample_walk(self) -> Path:
+        return self.root / "walk.gif"
 
 
 # --------------------------------------------------------------------------- atomic writes

@@ -11,10 +11,40 @@ import numpy as np
 from ganctl.jobs.spec import TrainSpec
 
 
-def latent(spec: TrainSpec, n: int, seed: int | None) -> np.ndarray:
-    """n latent vectors (n, noise_dim) float32 from `seed` (None: fresh entropy)."""
+def latent(spec: TrainSpec, n: int, seed: int | None, truncation: float | None = None) -> np.ndarray:
+    """n latent vectors (n, noise_dim) float32 from `seed` (None: fresh entropy); with
+    `truncation` psi, every entry with |z| > psi is redrawn until none is (BigGAN's truncation
+    trick: fewer, more typical images for a smaller psi)."""
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, spec.info.noise_dim)).astype(np.float32)
+    z = rng.standard_normal((n, spec.info.noise_dim))
+    if truncation is not None:
+        if not truncation > 0:
+            raise ValueError(f"truncation must be > 0, got {truncation}")
+        out = np.abs(z) > truncation
+        while out.any():  # only the entries outside are redrawn: cheap even for a tiny psi
+            z[out] = rng.standard_normal(int(out.sum()))
+            out = np.abs(z) > truncation
+    return z.astype(np.float32)
+
+
+def walk(spec: TrainSpec, n: int, k: int, steps: int, seed: int | None,
+         truncation: float | None = None) -> np.ndarray:
+    """(k * steps, n, noise_dim) float32: n closed latent walks through k random points each,
+    `steps` frames from one point to the next, spherically interpolated (Gaussian noise lives
+    near a sphere; a straight line would pass through atypical, short vectors)."""
+    points = latent(spec, k * n, seed, truncation).reshape(k, n, -1).astype(np.float64)
+    frames = []
+    for i in range(k):
+        a, b = points[i], points[(i + 1) % k]
+        cos = np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        omega = np.arccos(np.clip(cos, -1.0, 1.0))[:, None]
+        for t in np.arange(steps) / steps:
+            small = omega < 1e-6  # (nearly) the same direction: plain linear interpolation
+            sin = np.where(small, 1.0, np.sin(omega))
+            mix = np.where(small, (1 - t) * a + t * b,
+                           (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / sin)
+            frames.append(mix)
+    return np.stack(frames).astype(np.float32)
 
 
 def fixed_noise(spec: TrainSpec) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ganctl.jobs import artifacts, data, pictures
-from ganctl.jobs.noise import latent
+from ganctl.jobs.noise import latent, walk
 from ganctl.jobs.spec import TrainSpec
 from ganctl.jobs.layout import JobFolder
 
@@ -22,6 +22,10 @@ _warm: dict[tuple, object] = {}  # (format, path, sha256, precision) -> generato
 class SampleResult:
     grid: Path
     files: list[Path]
+    walk: Path | None = None  # the --interpolate GIF
+
+WALK_STEPS = 12       # frames from one latent point to the next
+WALK_FRAME_MS = 80
 
 
 def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
@@ -65,11 +69,28 @@ def tf_function(fn):
     return tf.function(fn, reduce_retracing=True)
 
 
-def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch: int = 1024) -> np.ndarray:
+def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch: int = 1024,
+             truncation: float | None = None) -> np.ndarray:
     """n uint8 images (n, h, w, c) from a generator callable or Keras model."""
-    z = latent(spec, n, seed)
-    out = [np.asarray(generator(z[i:i + batch]), dtype=np.float32) for i in range(0, n, batch)]
+    return from_noise(spec, generator, latent(spec, n, seed, truncation), batch)
+
+
+def from_noise(spec: TrainSpec, generator, z: np.ndarray, batch: int = 1024) -> np.ndarray:
+    out = [np.asarray(generator(z[i:i + batch]), dtype=np.float32) for i in range(0, len(z), batch)]
     return data.unscale(np.concatenate(out), spec.info.output)
+
+
+def write_walk(spec: TrainSpec, generator, n: int, k: int, seed: int | None, truncation: float | None,
+               path: Path) -> np.ndarray:
+    """An animated GIF of n tiles, each walking a loop through k random latent points; returns the
+    first frame's images (the walk's first points)."""
+    from ganctl.jobs.animation import grids_gif
+
+    frames = walk(spec, n, k, WALK_STEPS, seed, truncation)
+    shots = from_noise(spec, generator, frames.reshape(-1, frames.shape[-1]))
+    shots = shots.reshape(len(frames), n, *shots.shape[1:])
+    grids_gif([pictures.grid_png(f) for f in shots], path, duration_ms=WALK_FRAME_MS)
+    return shots[0]
 
 
 def write(images: np.ndarray, outdir: Path) -> SampleResult:
@@ -81,10 +102,21 @@ def write(images: np.ndarray, outdir: Path) -> SampleResult:
 
 
 def sample_to(spec: TrainSpec, train_workdir: Path, outdir: Path, n: int, seed: int | None,
-              fmt: str = "h5", expected_sha256: dict[str, str] | None = None) -> SampleResult:
+              fmt: str = "h5", expected_sha256: dict[str, str] | None = None, *,
+              truncation: float | None = None, interpolate: int | None = None) -> SampleResult:
     key = f"{fmt}-generator"
     gen = load_generator(spec, JobFolder(Path(train_workdir)).export, fmt, (expected_sha256 or {}).get(key))
-    return write(generate(spec, gen, n, seed), outdir)
+    return sample_from(spec, gen, outdir, n, seed, truncation=truncation, interpolate=interpolate)
+
+
+def sample_from(spec: TrainSpec, gen, outdir: Path, n: int, seed: int | None, *,
+                truncation: float | None = None, interpolate: int | None = None) -> SampleResult:
+    """Images (and, with `interpolate`, the latent walk GIF) from a loaded generator callable."""
+    if interpolate is None:
+        return write(generate(spec, gen, n, seed, truncation=truncation), outdir)
+    gif = JobFolder(Path(outdir)).sample_walk
+    res = write(write_walk(spec, gen, n, interpolate, seed, truncation, gif), outdir)
+    return SampleResult(res.grid, res.files, gif)
 
 
 def checkpoint_generator(spec: TrainSpec, path: Path, expected_sha256: str | None):

@@ -226,3 +226,12 @@ class SampleSpec(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     format: Literal["h5", "savedmodel"] = "h5"
     epoch: int | None = Field(None, ge=1)  # sample this epoch's checkpoint, not the export (jobs/experiments.py)
+    # BigGAN's truncation trick (psi) and an animated walk through `interpolate` random points.
+    truncation: float | None = Field(None, gt=0, le=10)
+    interpolate: int | None = Field(None, ge=2, le=32)
+
+    @model_validator(mode="after")
+    def _walk_size(self):
+        if self.interpolate is not None and self.n > 64:
+            raise ValueError(f"--interpolate animates a grid of at most 64 images; got --n {self.n}")
+        return self

@@ -87,7 +87,8 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     subset = data.load_for(spec, data_dir)
     classifier = reference = None
     if spec.eval_every > 0:
-        # Before build(): a classifier trained here (first use) must not move the job's seeded RNGs.
+        # Before build(): a classifier trained here (changed recipe, first use) must not move the
+        # job's seeded RNGs.
         from ganctl.jobs.quality import scoring
         from ganctl.jobs.quality.classifier import get_classifier
 

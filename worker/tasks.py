@@ -186,22 +186,24 @@ def sample_job(job: Job, lease: Lease) -> dict:
     parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
     pspec = TrainSpec.model_validate(parent.spec)
+    options = {"truncation": s.truncation, "interpolate": s.interpolate}
     if s.epoch is None:
-        res = sample.sample_to(pspec, _folder(parent.id), _folder(job.id), s.n, s.seed, s.format, expected)
+        res = sample.sample_to(pspec, _folder(parent.id), _folder(job.id), s.n, s.seed, s.format, expected, **options)
     else:  # `--epoch best|N`: that epoch's checkpoint, checked against its sha256 in the store
         gen = sample.checkpoint_generator(pspec, _checkpoint(parent.id, s.epoch), expected.get(_ckpt_format(s.epoch)))
-        res = sample.write(sample.generate(pspec, gen, s.n, s.seed), _folder(job.id))
+        res = sample.sample_from(pspec, gen, _folder(job.id), s.n, s.seed, **options)
     folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
-    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
-                      for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))])
-    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]}
+    made = [("sample-grid", res.grid), ("sample-dir", folder)] + ([("sample-walk", res.walk)] if res.walk else [])
+    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p))) for fmt, p in made])
+    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]} | (
+        {"walk": str(res.walk)} if res.walk else {})
 
 
 @job_task(EVAL_TASK)
 def eval_job(job: Job, lease: Lease) -> dict:
     """Quality figures of a training job's exported generator: the eval job's result, and a metrics
-    row (epoch None) of the training job. The lease matters here too: a first use trains the
-    quality classifier."""
+    row (epoch None) of the training job. The lease matters here too: with a changed classifier
+    recipe (no shipped weights) a first use trains the quality classifier."""
     from ganctl.jobs import train
     from ganctl.jobs.quality import scoring
     from ganctl.jobs.spec import EvalSpec, TrainSpec

@@ -1,8 +1,11 @@
 """A small Fashion-MNIST CNN whose 128-d `features` layer is the feature space of ganctl.jobs.quality.metrics.
 
-Trained once on the real train split and cached under `$GANCTL_CACHE_DIR/classifier-<hash>.weights.h5`
-(default `<home>/cache`),
-the hash covering the recipe and the data files' sizes, so a changed recipe trains afresh.
+Its weights ship with the package (shipped/fmnist-cnn-v1.npz, recorded with recipe, data, accuracy
+and sha256 in shipped/fmnist-cnn-v1.json), trained once by `_train` below: as FID ships fixed
+Inception weights, every machine then computes the same FD for the same images, and the first
+evaluation starts at once. The sha256 is checked before the weights are loaded.
+Only when RECIPE differs from the shipped record's is a classifier trained here, once, and cached
+under `$GANCTL_CACHE_DIR/classifier-<hash>.weights.h5` (default `<home>/cache`), the hash covering the recipe and the data files' sizes, so a changed recipe trains afresh.
 Training runs under mixed bfloat16 where the CPU/GPU has it (about 4x faster on AMX CPUs);
 inference always runs a float32 copy of the network, so features are not rounded to bf16.
 Keras is imported inside functions: importing this module stays light.
@@ -39,6 +42,9 @@ RECIPE = {
 }
 FEATURE_LAYER = "features"
 MIN_ACCURACY = 0.90
+
+SHIPPED_DIR = Path(__file__).with_name("shipped")
+SHIPPED = "fmnist-cnn-v1"  # the version name quality figures are stored with
 
 _warm: dict[str, "Classifier"] = {}  # cache path -> loaded classifier, kept for the process
 
@@ -84,6 +90,7 @@ class Classifier:
     path: Path
     trained: bool            # True when this process trained it, False when loaded from the cache
     train_seconds: float | None = None
+    version: str = ""        # SHIPPED, or "local-<recipe hash>" for one trained into the cache
 
     def _run(self, model, images: np.ndarray, batch: int = 2048) -> np.ndarray:
         x = np.asarray(images)
@@ -139,8 +146,40 @@ def _accuracy(clf: Classifier, data_dir) -> float:
     return float((clf.predict_classes(x[..., None]) == y).mean())
 
 
+def shipped_record() -> dict | None:
+    """The shipped weights' record when it was trained with this RECIPE, else None."""
+    info = SHIPPED_DIR / f"{SHIPPED}.json"
+    if not info.is_file():
+        return None
+    record = json.loads(info.read_text())
+    return record if record.get("recipe") == RECIPE else None
+
+
+def _load_shipped(record: dict) -> Classifier:
+    import keras
+
+    path = SHIPPED_DIR / record["weights"]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != record["sha256"]:
+        raise ValueError(f"quality classifier {path.name}: sha256 {digest[:12]}... does not match "
+                         f"its record {record['sha256'][:12]}... (reinstall ganctl)")
+    with device.precision_scope("fp32"):
+        model = _build(keras)
+    with np.load(path) as arrays:
+        model.set_weights([arrays[k] for k in sorted(arrays.files)])
+    clf = _wrap(model, float(record["test_accuracy"]), path, False, record.get("train_seconds"))
+    clf.version = record["version"]
+    return clf
+
+
 def get_classifier(settings=None) -> Classifier:
-    """The cached classifier, training it first if this recipe has no cached weights yet."""
+    """The shipped classifier; for a changed RECIPE, the cached one, trained first if not cached yet."""
+    record = shipped_record()
+    if record is not None:
+        key = f"shipped:{record['version']}"
+        if key not in _warm:
+            _warm[key] = _load_shipped(record)
+        return _warm[key]
     if settings is None:
         from ganctl.jobs.config import get_settings
 
@@ -173,6 +212,7 @@ def get_classifier(settings=None) -> Classifier:
         write_atomic(info, json.dumps(meta, indent=2).encode())
     clf.test_accuracy = float(meta["test_accuracy"])
     clf.train_seconds = meta.get("train_seconds") if seconds is None else seconds
+    clf.version = f"local-{recipe_hash(data_dir)}"
     if clf.test_accuracy < MIN_ACCURACY:
         log.warning("quality classifier test accuracy %.4f < %.2f", clf.test_accuracy, MIN_ACCURACY)
     _warm[key] = clf

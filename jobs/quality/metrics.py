@@ -284,6 +284,7 @@ class Quality:
     diversity: float        # see `diversity`: ~1 as varied as real images, ~0 a few repeated modes
     collapse: bool
     collapse_reasons: list[str] = field(default_factory=list)
+    classifier: str | None = None  # the version of the classifier the figures were measured with
 
     def to_dict(self) -> dict:
         return jsonable(self)
@@ -335,5 +336,6 @@ def evaluate(fake_uint8: np.ndarray, real_uint8: np.ndarray, classifier, *, clas
     return Quality(n=len(fake), n_real=len(real), fd=fd, fd_floor=fd_floor, fd_n=m,
                    kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
                    density=density, coverage=coverage, class_histogram=hist,
-                   grid_spread=spread, diversity=varied, collapse=bool(reasons), collapse_reasons=reasons)
+                   grid_spread=spread, diversity=varied, collapse=bool(reasons), collapse_reasons=reasons,
+                   classifier=getattr(classifier, "version", None) or None)
 

@@ -93,6 +93,10 @@ def _train_job(store, status="completed", artifacts=("h5-generator", "savedmodel
         ("completed", ("h5-generator",), ["--format", "onnx"], "--format"),
         ("completed", ("h5-generator",), ["--n", "0"], "--n"),
         ("completed", ("h5-generator",), ["--seed", "-1"], "--seed"),
+        ("completed", ("h5-generator",), ["--truncation", "0"], "--truncation: Input should be greater than 0"),
+        ("completed", ("h5-generator",), ["--truncation", "x"], "--truncation"),
+        ("completed", ("h5-generator",), ["--interpolate", "1"], "--interpolate"),
+        ("completed", ("h5-generator",), ["--interpolate", "4", "--n", "65"], "at most 64 images"),
     ],
 )
 def test_sample_refuses_without_artifacts(cli, home, store, status, artifacts, extra, needle):

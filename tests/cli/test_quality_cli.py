@@ -56,6 +56,17 @@ def test_status_shows_the_latest_figures_and_the_collapse_warning(cli, store):
                                              "recall 0 < 0.05")
 
 
+def test_status_and_eval_name_the_classifier_the_figures_were_measured_with(cli, store):
+    from ganctl.cli import _quality_text
+
+    job = _trained(store, metrics=[(2, GOOD | {"classifier": "fmnist-cnn-v1"})])
+    line = next(x for x in cli("status", job.id).stdout.splitlines() if x.startswith("quality"))
+    assert "coverage 0.41  [fmnist-cnn-v1]" in line
+    assert ("classifier", "fmnist-cnn-v1") in _quality_text.table(GOOD | {"classifier": "fmnist-cnn-v1"})
+    old = dict(_quality_text.table(GOOD))  # a row stored before classifiers were versioned
+    assert old["classifier"].startswith("unrecorded")
+
+
 def test_list_has_an_fd_column_and_a_collapse_marker(cli, store):
     ok = _trained(store, metrics=[(2, GOOD)])
     bad = _trained(store, metrics=[(2, BAD)])

@@ -172,8 +172,10 @@ def test_sample_task(tasks, store, home, monkeypatch):
     child = store.create_job("sample", {"n": 3, "seed": 5, "format": "h5"}, parent_id=parent.id)
     seen = {}
 
-    def fake_sample_to(spec, train_workdir, outdir, n, seed, fmt, expected_sha256):
-        seen.update(spec=spec, train_workdir=train_workdir, n=n, seed=seed, fmt=fmt, expected=expected_sha256)
+    def fake_sample_to(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, truncation=None,
+                       interpolate=None):
+        seen.update(spec=spec, train_workdir=train_workdir, n=n, seed=seed, fmt=fmt, expected=expected_sha256,
+                    truncation=truncation, interpolate=interpolate)
         (outdir / "images").mkdir(parents=True)
         files = []
         for i in range(n):
@@ -191,6 +193,7 @@ def test_sample_task(tasks, store, home, monkeypatch):
     assert done.result["grid"] == str(out / "grid.png") and len(done.result["files"]) == 3
     assert seen["train_workdir"] == home / "artifacts" / parent.id
     assert seen["expected"] == {"h5-generator": "b" * 64} and (seen["n"], seen["seed"], seen["fmt"]) == (3, 5, "h5")
+    assert (seen["truncation"], seen["interpolate"]) == (None, None)
     arts = {a.format: a for a in store.artifacts(child.id)}
     assert set(arts) == {"sample-grid", "sample-dir"}
     assert arts["sample-grid"].sha256 == artifacts.digest(out / "grid.png")[1]
@@ -222,8 +225,33 @@ def _trained_parent(store):
     return parent
 
 
+def test_sample_task_passes_truncation_and_interpolate_and_records_the_walk(tasks, store, home, monkeypatch):
+    """Glue only (the sampling itself on a real generator: tests/jobs/test_sample_options.py)."""
+    child = store.create_job("sample", {"n": 1, "seed": 1, "format": "h5", "truncation": 0.5, "interpolate": 3},
+                             parent_id=_trained_parent(store).id)
+    seen = {}
+
+    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, truncation=None, interpolate=None):
+        seen.update(truncation=truncation, interpolate=interpolate)
+        (outdir / "images").mkdir(parents=True)
+        (outdir / "images" / "sample_0000.png").write_bytes(b"png")
+        (outdir / "grid.png").write_bytes(b"grid")
+        (outdir / "walk.gif").write_bytes(b"gif")
+        return sample.SampleResult(outdir / "grid.png", [outdir / "images" / "sample_0000.png"], outdir / "walk.gif")
+
+    monkeypatch.setattr(sample, "sample_to", fake)
+    tasks.sample_job.apply(args=[child.id])
+    done = store.get_job(child.id)
+    assert done.status == "completed", done.error
+    assert seen == {"truncation": 0.5, "interpolate": 3}
+    walk = home / "artifacts" / child.id / "walk.gif"
+    assert done.result["walk"] == str(walk)
+    arts = {a.format: a for a in store.artifacts(child.id)}
+    assert arts["sample-walk"].path == str(walk) and arts["sample-walk"].sha256 == artifacts.digest(walk)[1]
+
+
 def _slow_sample_to(seconds, during=None):
-    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256):
+    def fake(spec, train_workdir, outdir, n, seed, fmt, expected_sha256, **_):
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             time.sleep(0.02)

@@ -1,11 +1,13 @@
-"""The quality classifier (trained once, cached by recipe hash) and metrics.evaluate on real images.
+"""The quality classifier (shipped weights; a changed recipe trains into the cache) and metrics.evaluate on real images.
 
 The cache lives in the default settings home (~/.ganctl/cache): it is keyed by the recipe hash,
 so sharing it across runs is correct, and a run from an empty cache trains it (~1.5 min on 2 cores).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -29,21 +31,62 @@ def trouser_dress():
     return real[perm[:1000]], real[perm[1000:]]
 
 
-def test_classifier_accuracy_and_cache(clf):
-    assert clf.test_accuracy >= classifier.MIN_ACCURACY
-    assert clf.path.is_file() and clf.path.name.endswith(".weights.h5")
-    assert classifier.recipe_hash() in clf.path.name
-    info = json.loads(clf.path.with_name(clf.path.name.replace(".weights.h5", ".json")).read_text())
-    assert info["test_accuracy"] == pytest.approx(clf.test_accuracy)
-    mtime = clf.path.stat().st_mtime_ns
+def test_shipped_weights_are_the_default(clf):
+    """No training at first use: the package's weights, sha256-checked, with their recorded accuracy."""
+    record = classifier.shipped_record()
+    assert record is not None and record["version"] == classifier.SHIPPED == clf.version
+    assert clf.trained is False and clf.path == classifier.SHIPPED_DIR / record["weights"]
+    assert hashlib.sha256(clf.path.read_bytes()).hexdigest() == record["sha256"]
+    assert clf.path.stat().st_size < 2_000_000
+    assert classifier._accuracy(clf, None) == pytest.approx(record["test_accuracy"], abs=1e-4)
+    assert clf.test_accuracy == record["test_accuracy"] >= classifier.MIN_ACCURACY
     assert classifier.get_classifier() is clf  # warm in-process
-    classifier._warm.clear()
-    again = classifier.get_classifier()  # from the cache file: no training
-    assert again.trained is False and again.path == clf.path
-    assert clf.path.stat().st_mtime_ns == mtime
-    assert again.test_accuracy == pytest.approx(clf.test_accuracy)
+
+
+def test_tampered_shipped_weights_are_refused(tmp_path, monkeypatch):
+    shutil.copytree(classifier.SHIPPED_DIR, tmp_path / "shipped")
+    weights = tmp_path / "shipped" / f"{classifier.SHIPPED}.npz"
+    blob = bytearray(weights.read_bytes())
+    blob[-100] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    monkeypatch.setattr(classifier, "SHIPPED_DIR", tmp_path / "shipped")
+    monkeypatch.setattr(classifier, "_warm", {})
+    with pytest.raises(ValueError, match="sha256"):
+        classifier.get_classifier()
+
+
+def test_without_shipped_weights_for_the_recipe_the_cache_path_is_used(clf, tmp_path, monkeypatch):
+    """A changed recipe has no shipped weights: the classifier comes from (or is trained into) the
+    cache, named local-<hash>. The shipped weights were taken from this recipe's cache copy."""
+    monkeypatch.setitem(classifier.RECIPE, "epochs", classifier.RECIPE["epochs"] + 1)
+    assert classifier.shipped_record() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(classifier, "SHIPPED_DIR", tmp_path)  # no record: as for a changed recipe
+    monkeypatch.setattr(classifier, "_warm", {})
+    local = classifier.get_classifier()
+    assert local.version == f"local-{classifier.recipe_hash()}"
+    assert classifier.recipe_hash() in local.path.name and local.path.name.endswith(".weights.h5")
+    info = json.loads(local.path.with_name(local.path.name.replace(".weights.h5", ".json")).read_text())
+    assert info["test_accuracy"] == pytest.approx(local.test_accuracy)
     x = data.select("test", limit=64).images
-    np.testing.assert_allclose(again.features(x), clf.features(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(local.features(x), clf.features(x), rtol=1e-5, atol=1e-5)
+
+
+def test_retraining_with_the_recipe_reproduces_the_shipped_accuracy(tmp_path):
+    """The shipped record is reproducible: `_train` with RECIPE reaches its accuracy (different
+    CPUs round differently under bf16, hence a tolerance)."""
+    import keras
+
+    from ganctl.jobs import device
+
+    record = classifier.shipped_record()
+    weights = tmp_path / "retrained.weights.h5"
+    classifier._train(weights, None)
+    with device.precision_scope("fp32"):
+        model = classifier._build(keras)
+    model.load_weights(weights)
+    again = classifier._wrap(model, float("nan"), weights, True, None)
+    assert classifier._accuracy(again, None) == pytest.approx(record["test_accuracy"], abs=0.01)
 
 
 def test_recipe_change_changes_the_cache_key(monkeypatch):
@@ -76,6 +119,7 @@ def test_all_classes_real_vs_real(clf):
     real = scoring.real_reference((), 2000, seed=3)
     q = metrics.evaluate(real[1000:], real[:1000], clf, classes=())
     assert not q.collapse, q.collapse_reasons
+    assert q.to_dict()["classifier"] == classifier.SHIPPED  # figures name what measured them
     assert all(v > 0.05 for v in q.class_histogram.values())
 
 
