@@ -140,6 +140,21 @@ def _folder(job_id: str) -> Path:
     return job_dir(get_settings().resolved_artifacts_dir, job_id)
 
 
+def _mirror(job_id: str):
+    """The job's folder mirrored to GANCTL_ARTIFACTS_URL's bucket, or None (artifacts on disk)."""
+    from ganctl.jobs import objects
+    from ganctl.jobs.mirror import Mirror
+
+    bucket = objects.from_settings(get_settings())
+    return None if bucket is None else Mirror(bucket, job_id, _folder(job_id))
+
+
+def _export_of(parent_id: str) -> Path:
+    """The parent's export folder on this host: downloaded from the bucket first when there is one."""
+    mirror = _mirror(parent_id)
+    return JobFolder(_folder(parent_id)).export if mirror is None else mirror.pull_export()
+
+
 def _recorded(lease: Lease, rows: list[ArtifactRow]) -> None:
     from ganctl.jobs import train
 
@@ -152,11 +167,15 @@ def train_job(job: Job, lease: Lease) -> dict:
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
-    hooks = Progress(lease)
+    hooks, mirror = Progress(lease), _mirror(job.id)
+    if mirror is not None:  # another host may have trained it so far: resume from the bucket
+        mirror.pull_checkpoint()
     result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
-                       train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
-    _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path), bytes=a.bytes, sha256=a.sha256)
-                      for a in result.artifacts])
+                       train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop,
+                                   *(() if mirror is None else (mirror.on_saved,))))
+    # Recorded after the upload (on_saved("export") returned): the bucket's URL, the same sha256.
+    _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path) if mirror is None else mirror.where(Path(a.path)),
+                                  bytes=a.bytes, sha256=a.sha256) for a in result.artifacts])
     # `data` (images used, files skipped, decode cache hit) is what `ganctl status` shows.
     return {"epochs_done": result.epochs_done, "d_loss": result.d_loss, "g_loss": result.g_loss,
             "precision": result.precision, "resumed_from": result.resumed_from, "data": dict(result.data)}
@@ -169,12 +188,17 @@ def sample_job(job: Job, lease: Lease) -> dict:
 
     parent, s = store().get_job(job.parent_id), SampleSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
+    _export_of(parent.id)  # from the bucket, when there is one, into the parent's folder here
     res = sample.sample_to(TrainSpec.model_validate(parent.spec), _folder(parent.id), _folder(job.id),
                            s.n, s.seed, s.format, expected)
     folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
-    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p)))
+    mirror = _mirror(job.id)
+    if mirror is not None:  # uploaded before recorded; the result names the objects
+        mirror.push_tree(_folder(job.id))
+    where = str if mirror is None else mirror.where
+    _recorded(lease, [ArtifactRow(fmt, where(Path(p)), *artifacts.digest(Path(p)))
                       for fmt, p in (("sample-grid", res.grid), ("sample-dir", folder))])
-    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]}
+    return {"grid": where(res.grid), "dir": where(folder), "files": [where(f) for f in res.files]}
 
 
 @job_task(EVAL_TASK)
@@ -188,7 +212,7 @@ def eval_job(job: Job, lease: Lease) -> dict:
 
     parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-    export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
+    export = _export_of(parent.id)
     q = scoring.score_export(TrainSpec.model_validate(parent.spec), export, e.n, e.seed,
                              expected.get("h5-generator"))
     # A row of the parent, fenced by this eval job's attempt: a stale eval adds no second row.
