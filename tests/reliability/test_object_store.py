@@ -163,3 +163,47 @@ def _port_open(url: str) -> bool:
     host, port = url.rsplit("//", 1)[1].split(":")
     with socket.socket() as s:
         return s.connect_ex((host, int(port))) == 0
+
+
+def test_only_whole_verified_sets_are_read(tmp_path, s3, monkeypatch):
+    """A checkpoint counts only with its marker and a matching sha256 (else the previous one);
+    the last `keep` are kept; an export without its manifest is refused in one line."""
+    import numpy as np
+
+    from ganctl.jobs.mirror import Mirror
+    from ganctl.jobs.objects import Bucket, ObjectStoreError
+
+    endpoint, client = s3
+    for k, v in KEYS.items():
+        monkeypatch.setenv(k, v)
+    job_id = "0b7c4d7e-9a43-4c51-8f0e-3d2a1c9b8e70"
+    bucket = Bucket("s3://ganctl/runs", endpoint, "us-east-1")
+    writer = Mirror(bucket, job_id, tmp_path / "a" / job_id)
+    for epoch in range(1, 6):
+        path = writer.folder.checkpoints / f"ckpt-{epoch:06d}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, epoch=np.int64(epoch))
+        writer.on_saved("checkpoint", path)
+    assert writer.marked_epochs() == [3, 4, 5]
+    # Epoch 6 uploaded but its marker never was (killed in between): not trusted.
+    client.put_object(Bucket="ganctl", Key=f"runs/{job_id}/checkpoints/ckpt-000006.npz", Body=b"half")
+    # Epoch 5 tampered after its marker: refused by sha256, epoch 4 is the one resumed from.
+    client.put_object(Bucket="ganctl", Key=f"runs/{job_id}/checkpoints/ckpt-000005.npz", Body=b"evil")
+    reader = Mirror(bucket, job_id, tmp_path / "b" / job_id)
+    assert reader.pull_checkpoint() == 4
+    assert sorted(p.name for p in reader.folder.checkpoints.iterdir()) == ["ckpt-000004.npz"]
+    with np.load(reader.folder.checkpoints / "ckpt-000004.npz") as npz:
+        assert int(npz["epoch"]) == 4
+
+    export = writer.folder.export
+    export.mkdir(parents=True)
+    (export / "generator.h5").write_bytes(b"weights")
+    bucket.upload(job_id, "export/generator.h5", export / "generator.h5")  # no manifest.json yet
+    with pytest.raises(ObjectStoreError, match=r"export has no manifest.json \(missing or unfinished upload\)"):
+        reader.pull_export()
+
+
+def test_a_bad_url_is_one_line(tmp_path):
+    env = rel_env(tmp_path / "home", None, GANCTL_ARTIFACTS_URL="ftp://x/y", GANCTL_ARTIFACTS_DIR=str(tmp_path / "l"))
+    assert _refused(env, "submit", "--arch", "dcgan", "--epochs", "1") == \
+        "error: GANCTL_ARTIFACTS_URL 'ftp://x/y' is not s3://bucket[/prefix]"
