@@ -155,6 +155,13 @@ def _export_of(parent_id: str) -> Path:
     return JobFolder(_folder(parent_id)).export if mirror is None else mirror.pull_export()
 
 
+def _grid_urls(on_epoch, mirror):
+    """Epoch rows name the grid's object (uploaded by on_saved before), not this host's file."""
+    import dataclasses
+
+    return lambda r: on_epoch(r if r.grid_path is None else dataclasses.replace(r, grid_path=mirror.where(r.grid_path)))
+
+
 def _recorded(lease: Lease, rows: list[ArtifactRow]) -> None:
     from ganctl.jobs import train
 
@@ -171,7 +178,8 @@ def train_job(job: Job, lease: Lease) -> dict:
     if mirror is not None:  # another host may have trained it so far: resume from the bucket
         mirror.pull_checkpoint()
     result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
-                       train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop,
+                       train.Hooks(hooks.on_epoch if mirror is None else _grid_urls(hooks.on_epoch, mirror),
+                                   hooks.on_batch, hooks.should_stop,
                                    *(() if mirror is None else (mirror.on_saved,))))
     # Recorded after the upload (on_saved("export") returned): the bucket's URL, the same sha256.
     _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path) if mirror is None else mirror.where(Path(a.path)),

@@ -90,6 +90,9 @@ def test_resume_on_another_host_then_sample_from_a_third(tmp_path, redis_url, ga
         assert rows["h5-generator"].path == f"s3://ganctl/runs/{job_id}/export/generator.h5"
         ledger.jobs_completed += 1
     assert second.stop() == 0
+    grids = ganctl(env_a, "grids", job_id[:8]).stdout.split()
+    assert grids == [f"s3://ganctl/runs/{job_id}/grids/epoch_{e:04d}.png" for e in range(1, 6)], grids
+    assert "report.html" in ganctl(env_a, "report", job_id[:8]).stdout
 
     # A third host samples: it downloads the export, verifies it, and uploads the sample.
     env_c = _env(home, redis_url, endpoint, tmp_path / "host-c")
