@@ -14,6 +14,19 @@ from ganctl.cli._errors import CliError, user_errors
 from ganctl.cli._output import print_json
 
 
+def download_out(job_id: str, out: Path) -> tuple[Path, Path]:
+    """GANCTL_ARTIFACTS_URL: the sample job's objects (grid.png, images/) downloaded into `out`."""
+    from ganctl.jobs import objects
+    from ganctl.jobs.config import get_settings
+    from ganctl.jobs.mirror import pull_job
+
+    try:
+        pull_job(objects.from_settings(get_settings()), job_id, out)
+    except objects.ObjectStoreError as exc:
+        raise CliError(str(exc)) from None
+    return out / "grid.png", out / "images"
+
+
 def copy_out(result: dict, out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     grid = out / Path(result["grid"]).name
@@ -60,7 +73,8 @@ def sample(
         return
     result = dict(job.result or {})
     if out is not None:
-        grid, images = copy_out(result, out)
+        remote = str(result.get("grid", "")).startswith("s3://")
+        grid, images = download_out(job.id, out) if remote else copy_out(result, out)
         result.update(grid=str(grid), dir=str(images),
                       files=[str(images / Path(f).name) for f in result.get("files", [])])
         if result.get("walk"):

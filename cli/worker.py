@@ -72,9 +72,10 @@ def worker(
 
     from ganctl.worker.app import app, declare_queues, safe_url
 
-    from ganctl.jobs.service import open_store
+    from ganctl.jobs.service import check_artifacts, open_store
 
     s = settings()
+    check_artifacts()  # the bucket of GANCTL_ARTIFACTS_URL, before any worker starts
     store = open_store()
     if s.database_url:
         store.check_schema()  # a shared database is migrated explicitly: `ganctl db upgrade`
@@ -90,6 +91,6 @@ def worker(
     store.close()
     declare_queues(app)
     typer.echo(f"broker {safe_url(s.resolved_broker_url)}  store {store.engine.url.render_as_string(hide_password=True)}")
-    typer.echo(f"artifacts {s.resolved_artifacts_dir}")
+    typer.echo(f"artifacts {s.artifacts_url + '  cache ' if s.artifacts_url else ''}{s.resolved_artifacts_dir}")
     raise typer.Exit(launch.supervise(plan, reap_every=reap_every or None, log_dir=s.home / "logs",
                                       job_lines=True))

@@ -19,7 +19,7 @@ RUN useradd --create-home --home-dir /home/ganctl --uid ${GANCTL_UID} --shell /u
     && chown -R ganctl:ganctl /artifacts /home/ganctl
 
 COPY . /src
-RUN pip install /src \
+RUN pip install /src boto3 \
     && ! python -c "import tensorflow" 2>/dev/null \
     && ganctl --help > /dev/null \
     && rm -rf /src

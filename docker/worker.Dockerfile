@@ -30,7 +30,7 @@ RUN useradd --create-home --home-dir /home/ganctl --uid ${GANCTL_UID} --shell /u
 COPY . /src
 # Install core deps only (no [cpu]/[gpu] extra), then prove the base image's TensorFlow still
 # imports alongside ganctl.
-RUN python3 -m pip install /src \
+RUN python3 -m pip install /src boto3 \
     && python3 -c "import tensorflow as tf, ganctl.jobs.archs; print('tensorflow', tf.__version__)" \
     && rm -rf /src
 

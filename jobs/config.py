@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # A queued job whose message never arrived is re-published after this many seconds.
     requeue_after: float = 300.0
     submit_timeout: float = 10.0
+    # s3://bucket/prefix: artifacts live in an S3-compatible bucket, artifacts_dir is this host's cache.
+    artifacts_url: str = ""
+    s3_endpoint_url: str = ""  # e.g. http://minio:9000; empty: AWS S3 (AWS_ENDPOINT_URL also works)
+    s3_region: str = ""
+    s3_timeout: float = 5.0  # connect timeout: a wrong endpoint is one line within seconds
     # GANCTL_DEBUG=1: a command shows the traceback of an error instead of its one line.
     debug: bool = False
 

@@ -54,6 +54,7 @@ def build_spec(**fields: Any) -> "TrainSpec":
 
 def submit(store: "Store", spec: "TrainSpec") -> "Job":
     """Commit a training job's row, then publish `ganctl.train(id)`; the queued Job."""
+    check_artifacts()
     job = store.create_job("train", spec.model_dump(mode="json"), total_epochs=spec.epochs,
                            max_attempts=get_settings().max_attempts)
     publish_or_roll_back(store, job, "job")
@@ -89,10 +90,22 @@ def queue_child(store: "Store", parent: "Job", kind: str, spec: Any) -> "Job":
     """Check the parent (`check_source`), commit a `kind` job (sample, eval) on it, publish it
     to its queue; the queued Job. `spec` is its SampleSpec / EvalSpec."""
     check_source(store, parent, kind, getattr(spec, "format", "h5"))
+    check_artifacts()
     job = store.create_job(kind, spec.model_dump(mode="json"), parent_id=parent.id,
                            max_attempts=get_settings().max_attempts)
     publish_or_roll_back(store, job, f"{kind} job")
     return job
+
+
+def check_artifacts() -> None:
+    """GANCTL_ARTIFACTS_URL's bucket answers (exists, credentials accepted), before anything is
+    queued; ServiceError in one line otherwise. Nothing to check for the local folder."""
+    from ganctl.jobs import objects
+
+    try:
+        objects.check(get_settings())
+    except objects.ObjectStoreError as exc:
+        raise ServiceError(str(exc)) from None
 
 
 def queue_of(job: "Job") -> str:

@@ -47,6 +47,8 @@ class Hooks:
     on_epoch: Callable[[EpochReport], bool | None] = lambda report: None
     on_batch: Callable[[int, int, int], None] = lambda epoch, step, steps: None
     should_stop: Callable[[], bool] = lambda: False
+    # (kind, path) after a file or folder is whole on disk: grid, tensorboard, checkpoint, export
+    on_saved: Callable[[str, Path], None] = lambda kind, path: None
 
 
 @dataclass
@@ -125,6 +127,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
                 grid_path = JobFolder(workdir).grid(epoch)
                 images = data.unscale(gan.generate(noise), spec.info.output)
                 grid_png = pictures.grid_png(images, path=grid_path)
+                hooks.on_saved("grid", grid_path)
             if is_eval_epoch(spec, epoch):
                 if images is None:
                     images = data.unscale(gan.generate(noise), spec.info.output)
@@ -138,9 +141,11 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             events.write(report)
             if scores is not None:
                 events.write_metrics(epoch, scores)
+            hooks.on_saved("tensorboard", JobFolder(workdir).tensorboard)
             if epoch % spec.checkpoint_every == 0 or epoch == spec.epochs:
-                ckpts.save(gan.state_variables(), epoch)
+                hooks.on_saved("checkpoint", ckpts.save(gan.state_variables(), epoch))
     # With an EMA the exported generator (which sampling loads) is the average; the raw one beside it.
     raw = gan.generator if gan.ema_generator is not None else None
     files = artifacts.export(gan.sampler, gan.discriminator, JobFolder(workdir).export, raw_generator=raw)
+    hooks.on_saved("export", JobFolder(workdir).export)
     return TrainResult(spec.epochs, d_mean, g_mean, precision, start, files, subset.summary())

@@ -16,7 +16,7 @@ COMPOSE_FILES = sorted(DOCKER.glob("compose*.yaml"))
 MAIN = DOCKER / "compose.yaml"
 # The CLI's commands (the CLI is not imported: it has its own tests).
 CLI_COMMANDS = {"worker", "db upgrade", "submit", "status", "list", "watch", "cancel", "sample", "archs"}
-OFFICIAL_IMAGES = re.compile(r"^(docker\.io/)?(library/)?(redis|postgres)(:[\w.\-]+)?$")
+OFFICIAL_IMAGES = re.compile(r"^(docker\.io/)?(library/)?(redis|postgres|minio/minio|minio/mc)(:[\w.\-]+)?$")
 
 
 def load(path: Path) -> dict:
@@ -297,3 +297,15 @@ def test_dockerignore_next_to_each_dockerfile(name):
     assert ".git" in ignore and any("__pycache__" in p for p in ignore)
     for needed in ("pyproject.toml", "jobs", "cli", "worker", "ganctl", "alembic"):
         assert needed not in ignore
+
+
+def test_s3_profile_minio_and_bucket(main):
+    """`--profile s3`: a MinIO server and a one-shot bucket creation; every ganctl service takes
+    GANCTL_ARTIFACTS_URL / GANCTL_S3_ENDPOINT_URL and the AWS keys from .env (empty: local disk)."""
+    svcs = main["services"]
+    assert svcs["minio"]["profiles"] == ["s3"] and "ports" not in svcs["minio"]
+    assert svcs["minio-bucket"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    for name in ("migrate", "worker", "worker-cpu", "cli"):
+        env = svcs[name]["environment"]
+        assert env["GANCTL_ARTIFACTS_URL"] == "${GANCTL_ARTIFACTS_URL:-}"
+        assert {"GANCTL_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(env)

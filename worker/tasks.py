@@ -140,6 +140,28 @@ def _folder(job_id: str) -> Path:
     return job_dir(get_settings().resolved_artifacts_dir, job_id)
 
 
+def _mirror(job_id: str):
+    """The job's folder mirrored to GANCTL_ARTIFACTS_URL's bucket, or None (artifacts on disk)."""
+    from ganctl.jobs import objects
+    from ganctl.jobs.mirror import Mirror
+
+    bucket = objects.from_settings(get_settings())
+    return None if bucket is None else Mirror(bucket, job_id, _folder(job_id))
+
+
+def _export_of(parent_id: str) -> Path:
+    """The parent's export folder on this host: downloaded from the bucket first when there is one."""
+    mirror = _mirror(parent_id)
+    return JobFolder(_folder(parent_id)).export if mirror is None else mirror.pull_export()
+
+
+def _grid_urls(on_epoch, mirror):
+    """Epoch rows name the grid's object (uploaded by on_saved before), not this host's file."""
+    import dataclasses
+
+    return lambda r: on_epoch(r if r.grid_path is None else dataclasses.replace(r, grid_path=mirror.where(r.grid_path)))
+
+
 def _recorded(lease: Lease, rows: list[ArtifactRow]) -> None:
     from ganctl.jobs import train
 
@@ -166,13 +188,19 @@ def train_job(job: Job, lease: Lease) -> dict:
 
     from ganctl.jobs import experiments
 
-    # An extension / fork starts from its parent's checkpoint, copied into its own folder.
+    # An extension / fork starts from its parent's checkpoint, linked into its own folder.
     experiments.seed_checkpoint(store(), get_settings().resolved_artifacts_dir, job.id)
-    hooks = Progress(lease)
+    hooks, mirror = Progress(lease), _mirror(job.id)
+    if mirror is not None:  # another host may have trained it so far: resume from the bucket
+        mirror.pull_checkpoint()
     result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
-                       train.Hooks(hooks.on_epoch, hooks.on_batch, hooks.should_stop))
-    _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path), bytes=a.bytes, sha256=a.sha256)
-                      for a in result.artifacts] + experiments.checkpoint_rows(_folder(job.id)))
+                       train.Hooks(hooks.on_epoch if mirror is None else _grid_urls(hooks.on_epoch, mirror),
+                                   hooks.on_batch, hooks.should_stop,
+                                   *(() if mirror is None else (mirror.on_saved,))))
+    # Recorded after the upload (on_saved("export") returned): the bucket's URL, the same sha256.
+    _recorded(lease, [ArtifactRow(format=a.format, path=str(a.path) if mirror is None else mirror.where(Path(a.path)),
+                                  bytes=a.bytes, sha256=a.sha256) for a in result.artifacts]
+              + experiments.checkpoint_rows(_folder(job.id)))
     # `data` (images used, files skipped, decode cache hit) is what `ganctl status` shows.
     return {"epochs_done": result.epochs_done, "d_loss": result.d_loss, "g_loss": result.g_loss,
             "precision": result.precision, "resumed_from": result.resumed_from, "data": dict(result.data)}
@@ -188,15 +216,20 @@ def sample_job(job: Job, lease: Lease) -> dict:
     pspec = TrainSpec.model_validate(parent.spec)
     options = {"truncation": s.truncation, "interpolate": s.interpolate}
     if s.epoch is None:
+        _export_of(parent.id)  # from the bucket, when there is one, into the parent's folder here
         res = sample.sample_to(pspec, _folder(parent.id), _folder(job.id), s.n, s.seed, s.format, expected, **options)
-    else:  # `--epoch best|N`: that epoch's checkpoint, checked against its sha256 in the store
+    else:  # `--epoch best|N`: that epoch's checkpoint (local folder only), checked against its sha256
         gen = sample.checkpoint_generator(pspec, _checkpoint(parent.id, s.epoch), expected.get(_ckpt_format(s.epoch)))
         res = sample.sample_from(pspec, gen, _folder(job.id), s.n, s.seed, **options)
     folder = Path(res.files[0]).parent if res.files else Path(res.grid).parent
+    mirror = _mirror(job.id)
+    if mirror is not None:  # uploaded before recorded; the result names the objects
+        mirror.push_tree(_folder(job.id))
+    where = str if mirror is None else mirror.where
     made = [("sample-grid", res.grid), ("sample-dir", folder)] + ([("sample-walk", res.walk)] if res.walk else [])
-    _recorded(lease, [ArtifactRow(fmt, str(p), *artifacts.digest(Path(p))) for fmt, p in made])
-    return {"grid": str(res.grid), "dir": str(folder), "files": [str(f) for f in res.files]} | (
-        {"walk": str(res.walk)} if res.walk else {})
+    _recorded(lease, [ArtifactRow(fmt, where(Path(p)), *artifacts.digest(Path(p))) for fmt, p in made])
+    return {"grid": where(res.grid), "dir": where(folder), "files": [where(f) for f in res.files]} | (
+        {"walk": where(res.walk)} if res.walk else {})
 
 
 @job_task(EVAL_TASK)
@@ -210,10 +243,9 @@ def eval_job(job: Job, lease: Lease) -> dict:
 
     parent, e = store().get_job(job.parent_id), EvalSpec.model_validate(job.spec)
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
-    export = JobFolder.of(get_settings().resolved_artifacts_dir, parent.id).export
     pspec = TrainSpec.model_validate(parent.spec)
     if e.epoch is None:
-        q = scoring.score_export(pspec, export, e.n, e.seed, expected.get("h5-generator"))
+        q = scoring.score_export(pspec, _export_of(parent.id), e.n, e.seed, expected.get("h5-generator"))
     else:
         from ganctl.jobs import sample
 
