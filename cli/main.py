@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
-               worker, workers)
+               ui, worker, workers)
 from ganctl.cli.eval import evaluate
 
 
@@ -65,6 +65,7 @@ app.command("workers")(workers.workers)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("grids")(grids.grids)
+app.command("ui")(ui.ui)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")

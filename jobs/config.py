@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     submit_timeout: float = 10.0
     # GANCTL_DEBUG=1: a command shows the traceback of an error instead of its one line.
     debug: bool = False
+    # `ganctl ui`: the token its actions need (empty: one is generated at start and printed).
+    ui_token: str = ""
 
     @field_validator("debug", mode="before")
     @classmethod
