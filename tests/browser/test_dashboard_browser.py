@@ -100,11 +100,11 @@ def test_dashboard_live_in_chromium(chromium, served):
     page.wait("[...document.querySelectorAll('#children figure')].some(f => f.dataset.status === 'completed' "
               "&& f.querySelector('img.child-grid') && f.querySelector('img.child-grid').naturalWidth > 0)",
               180, "the sample grid")
+    if shots:
+        page.screenshot(DOCS / "dashboard-job.png")
     page.js("document.getElementById('grid-slider').value = 0; "
             "document.getElementById('grid-slider').dispatchEvent(new Event('input'))")
     assert page.js("document.getElementById('grid').dataset.epoch") == "1"
-    if shots:
-        page.screenshot(DOCS / "dashboard-job.png")
 
     # the jobs page lists it, with its state and epochs
     page.goto(f"{base}/")

@@ -18,7 +18,7 @@
     var series = [{label: "epoch"}].concat(names.map(function (n, i) {
       return {label: n, stroke: COLOURS[n], width: 2, scale: scales[i], points: {show: true, size: 6}};
     }));
-    var axes = [{label: "epoch"}, {scale: scales[0], label: names[0]}];
+    var axes = [{label: "epoch"}, {scale: scales[0], label: scales[0] === scales[1] ? title : names[0]}];
     if (scales[1] !== scales[0]) axes.push({scale: scales[1], side: 1, label: names[1], grid: {show: false}});
     var opts = {title: title, width: 540, height: 280, series: series, axes: axes,
                 scales: {x: {time: false}}};
