@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from ganctl.jobs import service
 from ganctl.jobs.layout import BadJobId, valid_job_id
 from ganctl.web import data
-from ganctl.web.events import stream
+from ganctl.web.events import Shared, stream
 from ganctl.web.security import TOKEN_HEADER, artifact_file, same_origin, token_ok
 
 HERE = Path(__file__).parent
@@ -63,6 +63,7 @@ def _bound(action, what: str):
 
 
 def create_app(cfg: Config) -> Starlette:
+    shared = Shared(cfg.every)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 
     def page(name: str, **ctx) -> HTMLResponse:
@@ -142,13 +143,13 @@ def create_app(cfg: Config) -> Starlette:
     # ------------------------------------------------------------------ streams and files
     async def events_jobs(request: Request):
         args = _filters(request)
-        return stream(request, partial(data.jobs, cfg.store, cfg.artifacts, *args), cfg.every)
+        return stream(request, partial(data.jobs, cfg.store, cfg.artifacts, *args), cfg.every, shared)
 
     async def events_job(request: Request):
-        return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every)
+        return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every, shared)
 
     async def events_workers(request: Request):
-        return stream(request, partial(data.workers, cfg.store, cfg.artifacts), cfg.every)
+        return stream(request, partial(data.workers, cfg.store, cfg.artifacts), cfg.every, shared)
 
     async def artifact(request: Request):
         path = artifact_file(cfg.artifacts, request.path_params["job_id"], request.path_params["path"])
