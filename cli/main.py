@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
-               worker, workers)
+               ui, worker, workers)
 from ganctl.cli.eval import evaluate
 from ganctl.cli.extend import extend
 from ganctl.cli.fork import fork
@@ -69,6 +69,7 @@ app.command("plot")(plot.plot)
 app.command("grids")(grids.grids)
 app.command("extend")(extend)
 app.command("fork")(fork)
+app.command("ui")(ui.ui)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     s3_timeout: float = 5.0  # connect timeout: a wrong endpoint is one line within seconds
     # GANCTL_DEBUG=1: a command shows the traceback of an error instead of its one line.
     debug: bool = False
+    # `ganctl ui`: the token its actions need (empty: one is generated at start and printed).
+    ui_token: str = ""
 
     @field_validator("debug", mode="before")
     @classmethod

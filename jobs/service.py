@@ -223,3 +223,46 @@ def job_dict(job: "Job", store: "Store | None" = None, *, details: bool = False)
         d["metrics"] = jsonable(store.metrics(job.id))
         d["children"] = [c.id for c in store.children(job.id)]
     return d
+
+
+# ----------------------------------------------------------------------------- dashboard (ganctl ui)
+
+
+def job_rows(store: "Store", *, status: str | None = None, arch: str | None = None,
+             limit: int = 200) -> list[dict]:
+    """`ganctl list`'s rows, JSON-safe: each job_dict plus its progress figures, newest first."""
+    return [job_dict(j) | summary(store, j, grids=False).progress()
+            for j in store.list_jobs(status=status, arch=arch, limit=limit)]
+
+
+def job_details(store: "Store", job_id: str) -> dict:
+    """One job for a page or a script: job_dict(details) plus its progress, latest quality, the
+    collapse warning and its children (id, kind, status, result)."""
+    job = store.get_job(job_id)
+    s = summary(store, job)
+    d = job_dict(job, store, details=True) | s.progress()
+    d["quality"] = jsonable(s.quality)
+    d["collapse_text"] = s.collapse
+    d["children"] = [{"id": c.id, "kind": c.kind, "status": c.status, "result": jsonable(c.result),
+                      "created_at": jsonable(c.created_at)} for c in store.children(job.id)]
+    return d
+
+
+def worker_rows(store: "Store") -> list[dict]:
+    """The live workers (the registry), JSON-safe."""
+    return [jsonable(w) | {"queues": list(w.queues)}
+            for w in store.live_workers(lease_s=get_settings().heartbeat_lease)]
+
+
+def queue_sample(store: "Store", job_id: str, n: int = 12, seed: int | None = None) -> "Job":
+    """Queue a sample job of N images on a completed training job (what `ganctl sample --no-wait` does)."""
+    from ganctl.jobs.spec import SampleSpec
+
+    return queue_child(store, store.get_job(job_id), "sample", SampleSpec(n=n, seed=seed))
+
+
+def queue_eval(store: "Store", job_id: str, n: int = 10_000, seed: int = 0) -> "Job":
+    """Queue an eval job on a completed training job (what `ganctl eval --no-wait` does)."""
+    from ganctl.jobs.spec import EvalSpec
+
+    return queue_child(store, store.get_job(job_id), "eval", EvalSpec(n=n, seed=seed))

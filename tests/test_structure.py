@@ -16,7 +16,7 @@ tomllib = pytest.importorskip("tomllib")
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
 # Every folder of source a reader opens; bench/ is not installed but imports the package.
-SOURCE_DIRS = ("jobs", "worker", "cli", "ganctl", "alembic", "bench")
+SOURCE_DIRS = ("jobs", "worker", "cli", "ganctl", "alembic", "bench", "web")
 ONLY_READER = ROOT / "jobs" / "config.py"
 # Fault injection for the reliability tests, documented in worker/hooks.py: not a setting.
 TEST_HOOKS = {"GANCTL_TEST_CRASH_AT_EPOCH"}

@@ -1,0 +1,177 @@
+"""The dashboard's Starlette app: pages, the JSON API, event streams and artifact downloads.
+
+Reads are open (the server binds to loopback unless a token was set); every POST needs the token
+in the X-Ganctl-Token header (the page's script sends it; a cross-site form cannot set a header)
+and, from a browser, an Origin naming this server. Job ids go through jobs.layout.valid_job_id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ganctl.jobs import service
+from ganctl.jobs.layout import BadJobId, valid_job_id
+from ganctl.web import data
+from ganctl.web.events import Shared, stream
+from ganctl.web.security import TOKEN_HEADER, artifact_file, same_origin, token_ok
+
+HERE = Path(__file__).parent
+STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+
+
+@dataclass
+class Config:
+    store: object
+    artifacts: Path
+    token: str
+    every: float = 1.0  # seconds between two store polls of one event stream
+
+
+def _error(exc: BaseException) -> JSONResponse:
+    """A user error as {"error": one line}: 404 for an unknown job, 400 for other refusals."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    code = 404 if "NotFound" in names else 400
+    return JSONResponse({"error": service.one_line(exc)}, status_code=code)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    return isinstance(exc, ValueError) or "StoreError" in {c.__name__ for c in type(exc).__mro__}
+
+
+def _job_id(request: Request) -> str:
+    try:
+        return valid_job_id(request.path_params["job_id"])
+    except BadJobId:
+        raise HTTPException(404, "no such job") from None
+
+
+def _bound(action, what: str):
+    """An endpoint function (Starlette treats a partial as a raw ASGI app) for one action."""
+    async def endpoint(request: Request):
+        return await action(request, what)
+    return endpoint
+
+
+def create_app(cfg: Config) -> Starlette:
+    shared = Shared(cfg.every)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+
+    def page(name: str, **ctx) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(statuses=STATUSES, **ctx))
+
+    async def read(fn, *args):
+        try:
+            return await run_in_threadpool(fn, cfg.store, cfg.artifacts, *args)
+        except Exception as exc:  # noqa: BLE001
+            if _is_user_error(exc):
+                raise HTTPException(404 if "NotFound" in {c.__name__ for c in type(exc).__mro__} else 400,
+                                    service.one_line(exc)) from None
+            raise
+
+    # ------------------------------------------------------------------ pages
+    async def jobs_page(request: Request):
+        return page("jobs.html", title="jobs", status=request.query_params.get("status", ""),
+                    arch=request.query_params.get("arch", ""))
+
+    async def job_page(request: Request):
+        job = await read(data.job, _job_id(request))
+        return page("job.html", title=f"job {job['id'][:8]}", job=job)
+
+    async def workers_page(request: Request):
+        return page("workers.html", title="workers")
+
+    async def api_page(request: Request):
+        return page("api.html", title="API")
+
+    # ------------------------------------------------------------------ JSON reads
+    def _filters(request: Request) -> tuple:
+        q = request.query_params
+        status = q.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise HTTPException(400, f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        try:
+            limit = int(q.get("limit", 200))
+        except ValueError:
+            raise HTTPException(400, "limit must be a whole number") from None
+        return status, q.get("arch") or None, max(1, min(limit, 1000))
+
+    async def api_jobs(request: Request):
+        return JSONResponse(await read(data.jobs, *_filters(request)))
+
+    async def api_job(request: Request):
+        return JSONResponse(await read(data.job, _job_id(request)))
+
+    async def api_workers(request: Request):
+        return JSONResponse(await read(data.workers))
+
+    # ------------------------------------------------------------------ actions
+    async def action(request: Request, what: str):
+        if not token_ok(request.headers.get(TOKEN_HEADER), cfg.token):
+            return JSONResponse({"error": f"this action needs the token (header {TOKEN_HEADER}; "
+                                          "it is printed by `ganctl ui`)"}, status_code=403)
+        if not same_origin(request.headers.get("origin"), request.headers.get("host")):
+            return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+        job_id = _job_id(request)
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError:
+            return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+        calls = {"cancel": lambda: service.cancel(cfg.store, job_id),
+                 "sample": lambda: service.queue_sample(cfg.store, job_id, n=int(body.get("n", 12)),
+                                                        seed=body.get("seed")),
+                 "eval": lambda: service.queue_eval(cfg.store, job_id, n=int(body.get("n", 10_000)))}
+        try:
+            job = await run_in_threadpool(calls[what])
+        except Exception as exc:  # noqa: BLE001
+            if _is_user_error(exc):
+                return _error(exc)
+            raise
+        return JSONResponse(service.job_dict(job), status_code=200 if what == "cancel" else 201)
+
+    # ------------------------------------------------------------------ streams and files
+    async def events_jobs(request: Request):
+        args = _filters(request)
+        return stream(request, partial(data.jobs, cfg.store, cfg.artifacts, *args), cfg.every, shared)
+
+    async def events_job(request: Request):
+        return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every, shared)
+
+    async def events_workers(request: Request):
+        return stream(request, partial(data.workers, cfg.store, cfg.artifacts), cfg.every, shared)
+
+    async def artifact(request: Request):
+        path = artifact_file(cfg.artifacts, request.path_params["job_id"], request.path_params["path"])
+        if path is None:
+            raise HTTPException(404, "no such artifact")
+        return FileResponse(path)
+
+    async def not_found(request: Request, exc: HTTPException):
+        if request.url.path.startswith(("/api/", "/events/", "/artifacts/")):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return HTMLResponse(env.get_template("error.html").render(title=str(exc.status_code), message=exc.detail,
+                                                                  statuses=STATUSES), status_code=exc.status_code)
+
+    routes = [
+        Route("/", jobs_page), Route("/jobs/{job_id}", job_page), Route("/workers", workers_page),
+        Route("/api", api_page),
+        Route("/api/jobs", api_jobs), Route("/api/jobs/{job_id}", api_job), Route("/api/workers", api_workers),
+        *[Route(f"/api/jobs/{{job_id}}/{what}", _bound(action, what), methods=["POST"])
+          for what in ("cancel", "sample", "eval")],
+        Route("/events/jobs", events_jobs), Route("/events/jobs/{job_id}", events_job),
+        Route("/events/workers", events_workers),
+        Route("/artifacts/{job_id}/{path:path}", artifact),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: not_found})

@@ -1,0 +1,28 @@
+"""What the pages and the API show, from ganctl.jobs.service, with file paths turned into
+/artifacts/ URLs. Plain functions of (store, root): called in a thread by the async routes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganctl.jobs import service
+from ganctl.web.security import artifact_url
+
+
+def jobs(store, root: Path, status: str | None = None, arch: str | None = None, limit: int = 200) -> list[dict]:
+    return service.job_rows(store, status=status or None, arch=arch or None, limit=limit)
+
+
+def job(store, root: Path, job_id: str) -> dict:
+    d = service.job_details(store, job_id)
+    for g in d["grids"]:
+        g["url"] = artifact_url(root, g["path"])
+    for a in d["artifacts"]:
+        a["url"] = artifact_url(root, a["path"])
+    for c in d["children"]:
+        c["grid_url"] = artifact_url(root, (c.get("result") or {}).get("grid"))
+    d["grid_url"] = artifact_url(root, (d.get("result") or {}).get("grid")) if d["kind"] == "sample" else None
+    return d
+
+
+def workers(store, root: Path) -> list[dict]:
+    return service.worker_rows(store)

@@ -1,0 +1,181 @@
+/* The dashboard's pages: each opens one EventSource and redraws from the whole state it sends.
+   Text from jobs is set with textContent only (never innerHTML). The token comes from the URL that
+   `ganctl ui` printed (?token=...), is kept in localStorage, and goes in the X-Ganctl-Token header. */
+(function () {
+  "use strict";
+  var KEY = "ganctl-token";
+  var params = new URLSearchParams(location.search);
+  if (params.get("token")) {
+    localStorage.setItem(KEY, params.get("token"));
+    params.delete("token");
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+  }
+  function token() { return localStorage.getItem(KEY) || ""; }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function num(v, digits) { return typeof v === "number" ? v.toFixed(digits === undefined ? 4 : digits) : "-"; }
+  function when(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "-"; }
+  function link(href, text) { var a = el("a", text); a.href = href; return a; }
+  function human(n) {
+    var u = ["B", "KiB", "MiB", "GiB"], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : n) + " " + u[i];
+  }
+
+  function listen(url, onState) {
+    var live = $("live");
+    var source = new EventSource(url);  // reconnects by itself after a broken stream
+    source.addEventListener("open", function () { live.textContent = "live"; live.className = "ok"; });
+    source.addEventListener("error", function () { live.textContent = "reconnecting…"; live.className = "muted"; });
+    source.addEventListener("state", function (ev) { onState(JSON.parse(ev.data)); });
+    source.addEventListener("problem", function (ev) { live.textContent = JSON.parse(ev.data).error; });
+    return source;
+  }
+  function showToken() {
+    var t = $("token-state");
+    if (t) t.textContent = token() ? "token set: actions enabled" : "no token: read-only (open the URL `ganctl ui` printed)";
+  }
+
+  function post(path, body) {
+    return fetch(path, {method: "POST", headers: {"Content-Type": "application/json", "X-Ganctl-Token": token()},
+                        body: JSON.stringify(body || {})})
+      .then(function (r) { return r.json().then(function (d) { return {ok: r.ok, data: d}; }); });
+  }
+
+  function row(cells) {
+    var tr = el("tr");
+    cells.forEach(function (c) {
+      var td = el("td");
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c;
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  window.Dashboard = {
+    jobsPage: function () {
+      showToken();
+      listen("/events/jobs" + location.search, function (jobs) {
+        var body = document.querySelector("#jobs tbody");
+        body.replaceChildren();
+        jobs.forEach(function (j) {
+          var fd = num(j.fd, 1) + (j.collapse ? " !" : "");
+          var tr = row([link("/jobs/" + j.id, j.id.slice(0, 8)), j.kind, j.status,
+                        j.kind === "train" ? (j.spec.arch || "-") : "-",
+                        j.kind === "train" ? j.epochs_done + "/" + (j.total_epochs || "?") : "-",
+                        num(j.d_loss), num(j.g_loss), fd, j.worker ? j.worker + " (" + j.gpu + ")" : "-",
+                        when(j.created_at)]);
+          tr.dataset.id = j.id;
+          tr.dataset.status = j.status;
+          tr.children[2].className = "status-" + j.status;
+          if (j.collapse) tr.children[7].className = "warning";
+          body.appendChild(tr);
+        });
+        $("empty").hidden = jobs.length > 0;
+      });
+    },
+
+    workersPage: function () {
+      showToken();
+      listen("/events/workers", function (workers) {
+        var body = document.querySelector("#workers tbody");
+        body.replaceChildren();
+        workers.forEach(function (w) {
+          body.appendChild(row([w.name, w.host, w.pid, w.device, w.queues.join(","), when(w.started_at),
+                                when(w.heartbeat_at), w.current_job ? link("/jobs/" + w.current_job, w.current_job.slice(0, 8)) : "-"]));
+        });
+        $("empty").hidden = workers.length > 0;
+      });
+    },
+
+    jobPage: function (id) {
+      showToken();
+      var charts = null, grids = [], follow = true;
+      var slider = $("grid-slider");
+      function showGrid(i) {
+        var g = grids[i];
+        if (!g) return;
+        $("grid").src = g.url;
+        $("grid").dataset.epoch = g.epoch;
+        $("grid-caption").textContent = "epoch " + g.epoch + (i === grids.length - 1 ? " (latest)" : "");
+        $("slider-epoch").textContent = "epoch " + g.epoch + " of " + grids.length + " grids";
+      }
+      if (slider) slider.addEventListener("input", function () {
+        follow = Number(slider.value) === grids.length - 1;
+        showGrid(Number(slider.value));
+      });
+      function act(what, body) {
+        $("action-result").textContent = what + "…";
+        post("/api/jobs/" + id + "/" + what, body).then(function (r) {
+          $("action-result").textContent = r.ok ? (what === "cancel" ? "cancel: " + r.data.status
+            : what + " job " + r.data.id.slice(0, 8) + " queued") : "refused: " + r.data.error;
+          $("action-result").className = r.ok ? "ok" : "error";
+        });
+      }
+      $("cancel").addEventListener("click", function () { act("cancel"); });
+      $("sample").addEventListener("click", function () { act("sample", {n: Number($("sample-n").value)}); });
+      $("eval").addEventListener("click", function () { act("eval", {n: Number($("eval-n").value)}); });
+
+      listen("/events/jobs/" + id, function (j) {
+        var status = j.status + (j.cancel_requested && j.status === "running" ? " (cancel requested)" : "");
+        $("status").textContent = status;
+        $("status").className = "status status-" + j.status;
+        $("epochs-done").textContent = j.epochs_done;
+        $("worker").textContent = j.worker ? j.worker + " (" + j.gpu + ")" : "-";
+        $("collapse").hidden = !j.collapse_text;
+        $("collapse").textContent = j.collapse_text ? "warning: " + j.collapse_text : "";
+        $("error").hidden = !j.error;
+        $("error").textContent = j.error || "";
+        var done = ["completed", "failed", "cancelled"].indexOf(j.status) >= 0;
+        $("cancel").disabled = done;
+        $("sample").disabled = $("eval").disabled = j.kind !== "train" || j.status !== "completed";
+        if (j.kind === "train") {
+          if (!charts) charts = {loss: GanctlCharts.loss($("loss-chart"), j.epochs),
+                                 quality: GanctlCharts.quality($("quality-chart"), j.metrics)};
+          else { charts.loss.update(j.epochs); charts.quality.update(j.metrics); }
+          grids = j.grids.filter(function (g) { return g.url; });
+          slider.max = Math.max(grids.length - 1, 0);
+          slider.disabled = grids.length < 2;
+          if (follow) slider.value = slider.max;
+          showGrid(Number(slider.value));
+          var q = document.querySelector("#quality tbody");
+          q.replaceChildren();
+          if (j.quality) {
+            q.appendChild(row(["epoch", j.quality.epoch === null ? "on demand" : j.quality.epoch]));
+            Object.keys(j.quality.values).sort().forEach(function (k) {
+              var v = j.quality.values[k];
+              q.appendChild(row([k, typeof v === "number" ? num(v) : JSON.stringify(v)]));
+            });
+          } else q.appendChild(row(["no quality figures yet (--eval-every, or eval below)"]));
+          var kids = $("children");
+          kids.replaceChildren();
+          j.children.forEach(function (c) {
+            var f = el("figure");
+            f.dataset.id = c.id;
+            f.dataset.status = c.status;
+            if (c.grid_url) { var img = el("img", null, "child-grid"); img.src = c.grid_url; img.alt = c.kind + " grid"; f.appendChild(img); }
+            var cap = el("figcaption");
+            cap.appendChild(link("/jobs/" + c.id, c.kind + " " + c.id.slice(0, 8)));
+            cap.appendChild(document.createTextNode(" " + c.status +
+              (c.kind === "eval" && c.result && typeof c.result.fd === "number" ? ", FD " + num(c.result.fd, 1) : "")));
+            f.appendChild(cap);
+            kids.appendChild(f);
+          });
+        } else {
+          if (j.grid_url) { $("sample-grid").src = j.grid_url; $("sample-grid").hidden = false; }
+          $("result").textContent = j.result ? JSON.stringify(j.result, null, 1) : "";
+        }
+        var a = document.querySelector("#artifacts tbody");
+        a.replaceChildren();
+        j.artifacts.forEach(function (x) {
+          a.appendChild(row([x.format, x.url ? link(x.url, x.path.split("/").pop()) : x.path, human(x.bytes), el("code", x.sha256)]));
+        });
+      });
+    }
+  };
+})();
