@@ -140,12 +140,13 @@ class SweepsMixin:
                 decision = _rung(done)
             else:
                 others = [v for v in conn.execute(select(rc.fd).where(rc.sweep_id == job.sweep_id, rc.epoch == epoch,
-                                                                      rc.job_id != job_id)).scalars()
+                                                                      rc.job_id != job_id,
+                                                                      rc.cutoff.is_not(None))).scalars()
                           if v is not None and math.isfinite(v)]
                 ok = fd is not None and math.isfinite(fd)
                 cutoff = percentile(others + [fd], keep) if ok else None
-                if collapse:
-                    go_on, reason = False, f"rung {rung} (epoch {epoch}): {collapse}"
+                if collapse:  # its FD sets no bar for the others (cutoff NULL: left out above)
+                    cutoff, go_on, reason = None, False, f"rung {rung} (epoch {epoch}): {collapse}"
                 elif not ok:
                     go_on, reason = False, f"rung {rung} (epoch {epoch}): FD is not finite"
                 elif final:
