@@ -14,11 +14,13 @@ def list_jobs(
     status: o.StatusFilter = None,
     arch: o.ArchFilter = None,
     limit: o.Limit = 20,
+    sweep: o.SweepFilter = None,
     json: o.Json = False,
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
-    jobs = store.list_jobs(status=status, arch=arch, limit=limit)
+    sweep_id = store.get_sweep(sweep).id if sweep else None
+    jobs = store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
     if json:
         print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return
@@ -41,7 +43,7 @@ def list_jobs(
     if not console.is_terminal:  # piped or captured: whole cells rather than the 80-column default
         console.width = max(console.width, 140)
     if not jobs:
-        console.print("no jobs" + (" matching" if status or arch else " yet: `ganctl submit`"))
+        console.print("no jobs" + (" matching" if status or arch or sweep else " yet: `ganctl submit`"))
         return
     console.print(table)
 

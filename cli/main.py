@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
                worker, workers)
 from ganctl.cli.eval import evaluate
+from ganctl.cli import sweep
 
 
 class OneLineErrors(TyperGroup):
@@ -68,6 +69,7 @@ app.command("grids")(grids.grids)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(sweep.app, name="sweep")
 
 
 if __name__ == "__main__":  # python -m ganctl.cli.main

@@ -74,12 +74,28 @@ def configurations(sets: dict[str, list[str]], n_random: int | None = None, seed
     return random.Random(seed).sample(grid, min(n_random, len(grid)))
 
 
+def _spec(base: dict, config: dict):
+    """The TrainSpec of one configuration, validated as `submit` validates; a refused --set value is
+    named as given (a refused plain option propagates: the CLI names its flag)."""
+    from pydantic import ValidationError
+
+    try:
+        return build_spec(**{**base, **config})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = next((str(p) for p in first.get("loc", ()) if not isinstance(p, int)), "")
+        if field not in config:
+            raise
+        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        raise ServiceError(f"--set {field}={config[field]}: {msg}") from None
+
+
 def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, keep: float = 1 / 3,
            n_random: int | None = None, seed: int = 0) -> tuple["SweepRow", list["Job"]]:
     """Validate every configuration as `submit` would (nothing is written if one is refused), write
     the sweep and its queued jobs in one transaction, publish them; broker down: nothing stays."""
     configs = configurations(sets, n_random, seed)
-    specs = [build_spec(**{**base, **config}) for config in configs]  # pydantic's refusal names the option
+    specs = [_spec(base, config) for config in configs]
     if specs[0].eval_every < 1:
         raise ServiceError("a sweep needs --eval-every N: successive halving decides on the FD of evaluated epochs")
     sweep, jobs = store.create_sweep(

@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
@@ -73,15 +73,16 @@ class SweepsMixin:
         if not 0 < keep <= 1:
             raise StoreError(f"keep must be in (0, 1], got {keep}")
         sweep_id, now = str(uuid.uuid4()), utcnow()
+        step = timedelta(microseconds=1)  # created_at keeps the configurations' order
         ids = [str(uuid.uuid4()) for _ in jobs]
 
         def run(conn: Connection):
             conn.execute(sweeps_table.insert().values(id=sweep_id, spec=spec, keep=float(keep), created_at=now,
                                                       cancelled=False))
-            for job_id, (job_spec, epochs) in zip(ids, jobs):
+            for i, (job_id, (job_spec, epochs)) in enumerate(zip(ids, jobs)):
                 conn.execute(jobs_table.insert().values(
                     id=job_id, kind="train", spec=dict(job_spec), status="queued", attempts=0,
-                    max_attempts=max_attempts, created_at=now, cancel_requested=False, total_epochs=epochs,
+                    max_attempts=max_attempts, created_at=now + i * step, cancel_requested=False, total_epochs=epochs,
                     sweep_id=sweep_id))
             sweep = _sweep(conn.execute(select(sweeps_table).where(sweeps_table.c.id == sweep_id)).one())
             rows = conn.execute(select(jobs_table).where(jobs_table.c.id.in_(ids))).all()
