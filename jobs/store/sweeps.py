@@ -126,7 +126,8 @@ class SweepsMixin:
         """Go on or stop, in one transaction (see the module doc). None: the job is not running under
         `attempt` any more (fenced). The job goes on when its FD is at most the `keep`-quantile of all
         FDs recorded at this epoch in its sweep, its own included (the first to arrive always goes
-        on); a collapse alarm or a non-finite FD stops it at once; at the last epoch it only records."""
+        on); a collapse alarm (`collapse`: the caller passes it from the second rung on) or a
+        non-finite FD stops it at once; at the last epoch it only records."""
         c, rc = jobs_table.c, rungs_table.c
 
         def run(conn: Connection) -> RungRow | None:
@@ -146,12 +147,12 @@ class SweepsMixin:
                           if v is not None and math.isfinite(v)]
                 ok = fd is not None and math.isfinite(fd)
                 cutoff = percentile(others + [fd], keep) if ok else None
-                if collapse:  # its FD sets no bar for the others (cutoff NULL: left out above)
+                if final:  # nothing left to save: record only (status still shows an alarm)
+                    go_on, reason = True, None
+                elif collapse:  # its FD sets no bar for the others (cutoff NULL: left out above)
                     cutoff, go_on, reason = None, False, f"rung {rung} (epoch {epoch}): {collapse}"
                 elif not ok:
                     go_on, reason = False, f"rung {rung} (epoch {epoch}): FD is not finite"
-                elif final:
-                    go_on, reason = True, None
                 else:
                     go_on = fd <= cutoff + 1e-12
                     reason = None if go_on else f"rung {rung} (epoch {epoch}): FD {fd:.1f}, cut at {cutoff:.1f}"

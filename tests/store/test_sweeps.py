@@ -62,7 +62,8 @@ def test_collapse_stops_at_once_and_the_last_epoch_only_records(store):
     alarm = _decide(store, a, 2, 5.0, collapse="possible mode collapse: diversity 0.1")
     assert not alarm.go_on and alarm.reason == "rung 1 (epoch 2): possible mode collapse: diversity 0.1"
     assert _decide(store, b, 2, 50.0).go_on
-    assert _decide(store, c, 6, 99.0, final=True).go_on  # the last epoch: nothing left to save
+    assert _decide(store, c, 6, 99.0, final=True, collapse="possible mode collapse: x").go_on  # the last
+    # epoch: nothing left to save
     assert store.get_job(a.id).status == "stopped" and store.get_job(c.id).status == "running"
 
 
