@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, sample, status, submit, watch,
                worker, workers)
 from ganctl.cli.eval import evaluate
-from ganctl.cli import sweep
+from ganctl.cli import compare, sweep
 
 
 class OneLineErrors(TyperGroup):
@@ -70,6 +70,7 @@ app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
 app.add_typer(sweep.app, name="sweep")
+app.command("compare")(compare.compare)
 
 
 if __name__ == "__main__":  # python -m ganctl.cli.main
