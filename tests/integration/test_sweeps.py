@@ -85,8 +85,14 @@ def test_sweep_stops_the_worse_and_ranks_by_fd(tmp_path, ganctl_worker, shared_c
             status = ganctl(env, "status", j.id[:8]).stdout
             assert re.search(rf"status\s+stopped", status) and j.error in status, status
         text = _check_ranking(env, store, sweep_id, ids)
+        best = {i: min(m.values["fd"] for m in store.metrics(i) if m.epoch is not None) for i in ids}
     for j in stopped:
         assert f"stopped: {j.error}" in " ".join(text.split()), text
+    side = json.loads(ganctl(env, "compare", "--sweep", sweep_id[:8], "--json").stdout)
+    assert side["differ"] == ["lr_g", "seed"] and len(side["jobs"]) == 4
+    assert {r["id"][:8]: round(r["best_fd"], 2) for r in side["jobs"]} == \
+        {i[:8]: round(f, 2) for i, f in best.items()}
+    assert all(r["seconds"] > 0 and r["kid"] is not None for r in side["jobs"])
     assert worker.stop() == 0
 
 
