@@ -11,7 +11,8 @@ JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it (at 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many jobs.")]
 StatusFilter = Annotated[Optional[str], typer.Option(
-    "--status", help="Only jobs in this state: queued, running, completed, failed, cancelled.")]
+    "--status", help="Only jobs in this state: queued, running, completed, failed, cancelled, stopped.")]
+SweepFilter = Annotated[Optional[str], typer.Option("--sweep", help="Only the jobs of this sweep (id or prefix).")]
 ArchFilter = Annotated[Optional[str], typer.Option("--arch", help="Only jobs of this architecture.")]
 Poll = Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between store polls.", hidden=True)]
 

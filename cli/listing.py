@@ -15,15 +15,18 @@ def list_jobs(
     arch: o.ArchFilter = None,
     limit: o.Limit = 20,
     tag: o.TagFilter = None,
+    sweep: o.SweepFilter = None,
     json: o.Json = False,
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
+    sweep_id = store.get_sweep(sweep).id if sweep else None
     if tag is None:
-        jobs = store.list_jobs(status=status, arch=arch, limit=limit)
+        jobs = store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
     else:
         ids = store.tagged(tag)
-        jobs = [j for j in store.list_jobs(status=status, arch=arch, limit=0) if j.id in ids][:limit or None]
+        jobs = [j for j in store.list_jobs(status=status, arch=arch, limit=0, sweep_id=sweep_id)
+                if j.id in ids][:limit or None]
     if json:
         print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return
@@ -46,7 +49,7 @@ def list_jobs(
     if not console.is_terminal:  # piped or captured: whole cells rather than the 80-column default
         console.width = max(console.width, 140)
     if not jobs:
-        console.print("no jobs" + (" matching" if status or arch or tag else " yet: `ganctl submit`"))
+        console.print("no jobs" + (" matching" if status or arch or tag or sweep else " yet: `ganctl submit`"))
         return
     console.print(table)
 

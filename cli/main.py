@@ -16,6 +16,7 @@ from ganctl.cli import (archs, cancel, data, db, grids, listing, plot, report, s
 from ganctl.cli.eval import evaluate
 from ganctl.cli.extend import extend
 from ganctl.cli.fork import fork
+from ganctl.cli import compare, sweep
 
 
 class OneLineErrors(TyperGroup):
@@ -73,6 +74,8 @@ app.command("ui")(ui.ui)
 app.add_typer(archs.app, name="archs")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(sweep.app, name="sweep")
+app.command("compare")(compare.compare)
 
 
 if __name__ == "__main__":  # python -m ganctl.cli.main

@@ -84,8 +84,10 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         rows.append(("finished", f"{fmt_time(job.finished_at)} (took {fmt_seconds(took)})"))
     elif job.status == "running":
         rows.append(("heartbeat", ago(job.heartbeat_at)))
-    if job.error:
-        rows.append(("error", job.error))
+    if job.error:  # a stopped job's reason is its sweep's rung decision
+        rows.append(("reason" if job.status == "stopped" else "error", job.error))
+    if job.sweep_id:
+        rows.append(("sweep", f"{job.sweep_id}  (`ganctl sweep status {job.sweep_id[:8]}`)"))
     if job.kind == "train":
         if summary.grid:
             rows.append(("grid", f"{summary.grid} (epoch {summary.grid_epoch})"))

@@ -123,6 +123,7 @@ class Progress:
         self.cancel_every = cancel_every
         self._beat = self._cancel_checked = time.monotonic()
         self._cancelled = False
+        self._stopped: str | None = None  # a sweep's successive halving cut this job (the reason)
         crash = os.environ.get(CRASH_AT_EPOCH, "").strip()
         self._crash_at = int(crash) if crash.isdigit() else None
 
@@ -139,7 +140,22 @@ class Progress:
         if ok and q:
             ok = self.store.record_metrics(job.id, job.attempts, r.epoch, int(q.get("n") or 0), q,
                                            bool(q.get("collapse")))
+        if ok and q and job.sweep_id is not None:
+            ok = self._rung(r.epoch, q)
         return self.lease.kept(ok)
+
+    def _rung(self, epoch: int, q: dict) -> bool:
+        """A sweep job asks the store whether it goes on (jobs/sweeps.py); a cut job is `stopped` there
+        already and stops at its next batch (this epoch's checkpoint is still written)."""
+        from ganctl.jobs import sweeps
+
+        try:
+            self._stopped = sweeps.on_evaluated(self.store, self.job, epoch, q)
+        except LookupError:
+            return False
+        if self._stopped:
+            log.info("job %s stopped by its sweep: %s", self.job.id, self._stopped)
+        return True
 
     def on_batch(self, epoch: int, step: int, steps: int) -> None:
         if self._crash_at is not None and epoch == self._crash_at:
@@ -150,7 +166,7 @@ class Progress:
             self.lease.kept(self.store.heartbeat(self.job.id, self.job.attempts))
 
     def should_stop(self) -> bool:
-        if self.lease.fenced or self._cancelled or self.shutting_down:
+        if self.lease.fenced or self._cancelled or self._stopped or self.shutting_down:
             return True
         if time.monotonic() - self._cancel_checked >= self.cancel_every:
             self._cancel_checked = time.monotonic()

@@ -38,8 +38,9 @@ NAMING_CONVENTION = {
 }
 
 KINDS = ("train", "sample", "eval")
-STATUSES = ("queued", "running", "completed", "failed", "cancelled")
-TERMINAL = ("completed", "failed", "cancelled")
+STATUSES = ("queued", "running", "completed", "failed", "cancelled", "stopped")
+# stopped: a sweep's successive halving cut the job at a rung (jobs/sweeps.py)
+TERMINAL = ("completed", "failed", "cancelled", "stopped")
 
 
 def utcnow() -> datetime:
@@ -131,6 +132,9 @@ class JobModel(Base):
     )
     total_epochs: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[dict | None] = mapped_column(JSON)
+    sweep_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("sweeps.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (
         CheckConstraint(_in("kind", KINDS), name="kind"),
@@ -245,6 +249,38 @@ class JobTagModel(Base):
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     __table_args__ = (Index("ix_job_tags_tag", "tag"),)
+class SweepModel(Base):
+    """A sweep (jobs/sweeps.py): its request as given (base spec, --set values, keep fraction);
+    its jobs point at it with jobs.sweep_id."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    spec: Mapped[dict] = mapped_column(JSON)
+    keep: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class RungModel(Base):
+    """One successive-halving decision: a sweep job's FD at a rung (an evaluated epoch), the cut it
+    was compared with and the answer. Unique per (job, epoch): a re-run epoch after a crash reads
+    its decision back instead of deciding again."""
+
+    __tablename__ = "rungs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[str] = mapped_column(String(36), ForeignKey("sweeps.id", ondelete="CASCADE"))
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("jobs.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    fd: Mapped[float | None] = mapped_column(NaNFloat())
+    cutoff: Mapped[float | None] = mapped_column(NaNFloat())
+    go_on: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("job_id", "epoch", name="uq_rungs_job_id_epoch"),
+                      Index("ix_rungs_sweep_id_epoch", "sweep_id", "epoch"))
 
 
 metadata = Base.metadata
@@ -256,3 +292,5 @@ metrics_table = MetricsModel.__table__
 workers_table = WorkerModel.__table__
 job_links_table = JobLinkModel.__table__
 job_tags_table = JobTagModel.__table__
+sweeps_table = SweepModel.__table__
+rungs_table = RungModel.__table__

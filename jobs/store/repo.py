@@ -43,6 +43,7 @@ from ganctl.jobs.store.rows import (
     job_from_row,
 )
 from ganctl.jobs.store.schema import SCHEMA_HEAD, SchemaMixin
+from ganctl.jobs.store.sweeps import RungRow, SweepRow, SweepsMixin
 from ganctl.jobs.store.workers import WorkerRow, WorkersMixin
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ __all__ = [
     "MetricsRow",
     "WorkerRow",
     "Link",
+    "SweepRow",
+    "RungRow",
     "Store",
     "SCHEMA_HEAD",
     "normalize_url",
@@ -73,7 +76,7 @@ _LOCKED = ("database is locked", "database table is locked", "database is busy")
 _ID_RE = re.compile(r"^[0-9a-f-]+$")
 
 
-class Store(SchemaMixin, ResultsMixin, WorkersMixin, LineageMixin):
+class Store(SchemaMixin, ResultsMixin, WorkersMixin, LineageMixin, SweepsMixin):
     def __init__(self, url: str, *, auto_upgrade: bool = False):
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
@@ -236,6 +239,7 @@ class Store(SchemaMixin, ResultsMixin, WorkersMixin, LineageMixin):
         arch: str | None = None,
         kind: str | None = None,
         limit: int = 50,
+        sweep_id: str | None = None,
     ) -> list[Job]:
         if status is not None and status not in STATUSES:
             raise StoreError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
@@ -246,6 +250,8 @@ class Store(SchemaMixin, ResultsMixin, WorkersMixin, LineageMixin):
             q = q.where(jobs_table.c.status == status)
         if kind is not None:
             q = q.where(jobs_table.c.kind == kind)
+        if sweep_id is not None:
+            q = q.where(jobs_table.c.sweep_id == sweep_id)
         if arch is not None:
             q = q.where(jobs_table.c.spec["arch"].as_string() == arch)
         q = q.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id.desc())

@@ -49,6 +49,7 @@ class Job:
     cancel_requested: bool
     total_epochs: int | None
     result: dict | None
+    sweep_id: str | None = None
 
     @property
     def short_id(self) -> str:

@@ -16,7 +16,7 @@ from ganctl.jobs.store.rows import SchemaOutOfDate, StoreError
 
 T = TypeVar("T")
 
-SCHEMA_HEAD = "0004"  # the newest file in alembic/versions/
+SCHEMA_HEAD = "0005"  # the newest file in alembic/versions/
 
 
 class SchemaMixin:

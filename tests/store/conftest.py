@@ -37,7 +37,7 @@ def store_url(request, tmp_path) -> str:
         url = request.getfixturevalue("pg_store_url")
         s = Store(url)
         with s.engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE jobs, epochs, grids, artifacts, metrics, workers CASCADE")
+            conn.exec_driver_sql("TRUNCATE jobs, epochs, grids, artifacts, metrics, workers, job_links, job_tags, sweeps, rungs CASCADE")
     s.close()
     return url
 

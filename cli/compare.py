@@ -1,0 +1,40 @@
+"""`ganctl compare <id> <id> ... | --sweep S`: runs side by side (jobs/compare.py)."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ganctl.cli import _options as o
+from ganctl.cli._errors import user_errors
+from ganctl.cli._output import fmt_seconds, print_json
+from ganctl.cli._quality_text import num
+
+Ids = Annotated[Optional[list[str]], typer.Argument(help="Job ids or unique prefixes.", show_default=False)]
+
+
+@user_errors
+def compare(ids: Ids = None, sweep: o.SweepFilter = None, json: o.Json = False) -> None:
+    """Jobs side by side: the options that differ, epochs, final and best FD, KID, recall, training time."""
+    from ganctl.jobs import service
+    from ganctl.jobs.compare import compare as side_by_side
+
+    data = side_by_side(service.open_store(), ids, sweep)
+    if json:
+        print_json(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    cols = ["job", "status", *data["differ"], "epochs", "FD", "best FD", "KID", "recall", "training"]
+    for col in cols:
+        table.add_column(col, no_wrap=True, justify="left" if col in ("job", "status") else "right")
+    for r in data["jobs"]:
+        best = num(r["best_fd"]) + (f" (epoch {r['best_epoch']})" if r["best_epoch"] is not None else "")
+        table.add_row(r["id"][:8], r["status"], *(str(r["options"][k]) for k in data["differ"]), str(r["epochs"]),
+                      num(r["fd"]), best, num(r["kid"]), num(r["recall"]), fmt_seconds(r["seconds"]))
+    console.print(table)

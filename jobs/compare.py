@@ -1,0 +1,39 @@
+"""Runs side by side (`ganctl compare`): the options that differ, epochs, final and best FD, KID,
+recall, training seconds. JSON-safe data for every front end; nothing here prints."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ganctl.jobs.service import ServiceError
+
+if TYPE_CHECKING:
+    from ganctl.jobs.store.repo import Store
+
+
+def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = None) -> dict:
+    """{"differ": [option names], "jobs": [{id, status, options, epochs, fd, best_fd, best_epoch, kid,
+    recall, seconds}]}: the jobs given (prefixes) or a sweep's; final figures are the last evaluated
+    epoch's."""
+    if sweep:
+        jobs = store.sweep_jobs(store.get_sweep(sweep).id)
+    else:
+        jobs = [store.get_job(i) for i in ids or []]
+    if len(jobs) < 2:
+        raise ServiceError("compare needs at least two jobs (ids, or --sweep S)")
+    if any(j.kind != "train" for j in jobs):
+        raise ServiceError("compare training jobs only: " + ", ".join(f"{j.short_id} is a {j.kind} job"
+                                                                      for j in jobs if j.kind != "train"))
+    keys = sorted({k for j in jobs for k in (j.spec or {})})
+    differ = [k for k in keys if len({repr((j.spec or {}).get(k)) for j in jobs}) > 1]
+    rows = []
+    for j in jobs:
+        evals = [m for m in store.metrics(j.id) if m.epoch is not None and m.values.get("fd") is not None]
+        last = evals[-1].values if evals else {}
+        best = min(evals, key=lambda m: m.values["fd"]) if evals else None
+        epochs = store.epochs(j.id)
+        rows.append({"id": j.id, "status": j.status, "options": {k: (j.spec or {}).get(k) for k in differ},
+                     "epochs": epochs[-1].epoch if epochs else 0, "fd": last.get("fd"),
+                     "best_fd": best.values["fd"] if best else None, "best_epoch": best.epoch if best else None,
+                     "kid": last.get("kid"), "recall": last.get("recall"),
+                     "seconds": sum(e.seconds for e in epochs) if epochs else None})
+    return {"differ": differ, "jobs": rows}
