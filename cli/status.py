@@ -69,6 +69,8 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         if e is not None:
             line += (f"  d_loss {fmt_loss(e.d_loss)}  g_loss {fmt_loss(e.g_loss)}  "
                      f"last epoch {fmt_seconds(e.seconds)}, {e.images_per_s:.0f} img/s")
+        if summary.seconds_left is not None:
+            line += f"  ~{fmt_seconds(summary.seconds_left)} left"
         rows.append(("epochs", line))
         latest = summary.quality
         if latest is not None:

@@ -16,9 +16,14 @@ from ganctl.cli._errors import user_errors
 from ganctl.cli._output import fmt_loss, fmt_seconds
 
 
-def _summary(store, job) -> tuple[int, int, list, str | None]:
+def _summary(store, job) -> tuple[int, int, list, str | None, float | None]:
     s = service.summary(store, job)
-    return s.epochs_done, s.total_epochs, s.epochs, s.grid
+    return s.epochs_done, s.total_epochs, s.epochs, s.grid, s.seconds_left
+
+
+def left_text(seconds_left: float | None) -> str:
+    """'  ~1m20s left' (the summary's estimate), or nothing."""
+    return f"  ~{fmt_seconds(seconds_left)} left" if seconds_left is not None else ""
 
 
 def _metrics(store, job) -> list:
@@ -106,12 +111,12 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
             task = progress.add_task(f"{job.kind} {job.id[:8]}", total=None)
         while True:
             job = store.get_job(job.id)
-            done, total, epochs, grid = _summary(store, job)
+            done, total, epochs, grid, left = _summary(store, job)
             metrics = _metrics(store, job)
             fresh = [m for m in metrics if (m.epoch, m.recorded_at) not in scored]
             scored.update((m.epoch, m.recorded_at) for m in fresh)
             if progress is not None:
-                progress.info = _info(job, epochs, grid, metrics)
+                progress.info = _info(job, epochs, grid, metrics) + left_text(left)
                 progress.update(task, completed=done, total=total)
             elif json_lines:
                 for e in epochs[shown:]:
@@ -126,7 +131,8 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                     g = next((x.path for x in store.grids(job.id) if x.epoch == e.epoch), None)
                     console.print(f"epoch {e.epoch}/{total}  d_loss {fmt_loss(e.d_loss)}  "
                                   f"g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}"
-                                  + (f"  grid {g}" if g else ""))
+                                  + (f"  grid {g}" if g else "")
+                                  + (left_text(left) if e is epochs[-1] else ""))
                     for m in [m for m in fresh if m.epoch == e.epoch]:  # each epoch's figures below it
                         console.print(metrics_line(m), soft_wrap=True)
                 printed = {e.epoch for e in epochs[shown:]}

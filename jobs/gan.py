@@ -43,6 +43,15 @@ def spectral_norm(discriminator):
                             name=discriminator.name)
 
 
+def joint_d_call(discriminator) -> bool:
+    """Whether D may score reals and fakes in one call on their concatenation: only when no layer
+    sees the batch as a whole or draws per-call randomness. BatchNorm would mix the two halves'
+    statistics (a different model), Dropout would draw other masks (the seed recipe's pinned losses
+    change), spectral norm would run one power iteration instead of two per step."""
+    batchwise = (keras.layers.BatchNormalization, keras.layers.Dropout, keras.layers.SpectralNormalization)
+    return not any(isinstance(layer, batchwise) for layer in discriminator.layers)
+
+
 class GAN:
     def __init__(self, spec: TrainSpec, precision: str):
         info = spec.info
@@ -73,6 +82,7 @@ class GAN:
         self._noise_amount = spec.effective_label_noise
         lo, span = (0.0, 1.0) if info.output == "sigmoid" else (-1.0, 2.0)
         self._pixels = (lo, span)
+        self._joint_d = joint_d_call(self.discriminator)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
     def _optimizer(self, lr: float):
@@ -124,7 +134,11 @@ class GAN:
         aug_r, aug_f = seed + [0, 2**20], seed + [0, 2**21]  # independent draws for real and fake
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(noise, training=True)
-            s_real, s_fake = self._d(real, aug_r), self._d(fake, aug_f)
+            if self._joint_d and not self.recipe.augment:
+                # One pass over 2x the batch: bigger, fewer oneDNN calls (docs/BENCHMARKS.md).
+                s_real, s_fake = tf.split(self._d(tf.concat([real, fake], 0), aug_r), 2)
+            else:
+                s_real, s_fake = self._d(real, aug_r), self._d(fake, aug_f)
             if loss == "bce":
                 d_loss, g_loss = self._bce_losses(s_real, s_fake, batch, seed)
             elif loss == "hinge":  # s_* are logits: real high, fake low

@@ -12,6 +12,7 @@ A refusal meant for the user is a `ServiceError` (a ValueError): its message is 
 """
 from __future__ import annotations
 
+import statistics
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
@@ -185,6 +186,16 @@ class Summary:
     def total_epochs(self) -> int:
         """Epochs asked for (at least 1, for a progress bar)."""
         return self.job.total_epochs or int((self.job.spec or {}).get("epochs", 0) or 0) or 1
+
+    @property
+    def seconds_left(self) -> float | None:
+        """A running job's training time still to go: the remaining epochs at the median epoch time
+        so far (the first epoch, which includes tracing and warm-up, only while it is the only one).
+        Grids, evaluation and checkpoints come on top. None when not running or nothing to go on."""
+        if self.job.status != "running" or not self.epochs or self.epochs_done >= self.total_epochs:
+            return None
+        timed = [e.seconds for e in self.epochs if e.epoch > 1] or [self.epochs[0].seconds]
+        return statistics.median(timed) * (self.total_epochs - self.epochs_done)
 
     def progress(self) -> dict:
         """The figures `ganctl list` shows of each job (JSON-safe)."""

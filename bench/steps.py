@@ -1,0 +1,64 @@
+"""One training step at a time, ganctl's (fp32 and bf16) and the seed code's (fp32), interleaved
+A B C A B C ... on one fixed batch, medians: the comparison that survives a loaded machine, where
+whole epochs (bench.train) swing by 2x with the neighbours' load.
+
+    python -m bench.steps [--arch dcgan] [--reps 10] [--batch 128]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=["upsample", "dcgan"], default="dcgan")
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import tensorflow as tf
+
+    from ganctl.jobs import device, train
+    from ganctl.jobs.spec import TrainSpec
+
+    from bench.peak import cpu_name
+    from bench.reference import TRAINERS
+
+    b = args.batch
+    spec = TrainSpec(arch=args.arch, limit=b, batch_size=b)
+    x = tf.random.uniform((b, *spec.info.image_shape))
+
+    def ganctl_step(precision: str):
+        gan, _ = train.build(spec, precision)
+        return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses
+
+    with device.precision_scope("fp32"):
+        ref_epoch = TRAINERS[args.arch](b)
+    one_batch = tf.data.Dataset.from_tensors(x)
+    variants = {"ganctl fp32": ganctl_step("fp32"), "ganctl bf16": ganctl_step("bf16"),
+                "reference fp32": lambda: ref_epoch(one_batch)}
+    for f in variants.values():  # warm-up: tracing, oneDNN kernel selection
+        f(), f()
+    times = {k: [] for k in variants}
+    for _ in range(args.reps):
+        for k, f in variants.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    print(f"machine: {cpu_name()}; load average {os.getloadavg()[0]:.1f}")
+    print(f"arch {args.arch}, batch {b}, median of {args.reps} interleaved steps\n")
+    print("| step | ms | images/s | vs reference |\n| --- | ---: | ---: | ---: |")
+    ref = statistics.median(times["reference fp32"])
+    for k, v in times.items():
+        m = statistics.median(v)
+        print(f"| {k} | {1000 * m:.0f} | {b / m:.1f} | {ref / m:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""One discriminator call on concat(real, fake) only where it is the same model: no BatchNorm,
+Dropout or spectral norm in D; there it gives the two-call step's losses and weights."""
+import numpy as np
+import tensorflow as tf
+
+from ganctl.jobs import train
+from ganctl.jobs.gan import joint_d_call
+from ganctl.jobs.spec import TrainSpec
+
+
+def test_joint_call_only_for_batch_independent_discriminators():
+    assert train.build(TrainSpec(arch="dcgan"), "fp32")[0]._joint_d
+    assert not train.build(TrainSpec(arch="upsample"), "fp32")[0]._joint_d  # Dropout
+    assert not train.build(TrainSpec(arch="dcgan", spectral_norm=True), "fp32")[0]._joint_d
+    assert not joint_d_call(tf.keras.Sequential([tf.keras.layers.BatchNormalization()]))
+
+
+def test_joint_call_trains_like_two_calls():
+    spec = TrainSpec(arch="dcgan", batch_size=16, seed=5)
+    real = tf.random.stateless_uniform((16, 28, 28, 1), [1, 2], minval=-1.0)
+    runs = []
+    for joint in (True, False):
+        gan, _ = train.build(spec, "fp32")
+        gan._joint_d = joint
+        losses = [tuple(float(v) for v in gan.train_step(real)) for _ in range(2)]
+        runs.append((losses, gan.discriminator.get_weights()[0]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-4, atol=1e-6)
