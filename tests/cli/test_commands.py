@@ -143,7 +143,8 @@ def test_sample_no_wait_creates_child_and_publishes(cli, home, store):
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["kind"] == "sample" and data["parent_id"] == job.id
-    assert data["spec"] == {"n": 4, "seed": 3, "format": "h5", "epoch": None}  # epoch: the export
+    assert data["spec"] == {"n": 4, "seed": 3, "format": "h5", "epoch": None,  # epoch None: the export
+                            "truncation": None, "interpolate": None}
     assert broker_messages(home) == 1
     assert [c.id for c in store.children(job.id)] == [data["id"]]
 
