@@ -1,6 +1,7 @@
 """`ganctl compare <id> <id> ... | --sweep S`: runs side by side (jobs/compare.py)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -11,15 +12,23 @@ from ganctl.cli._output import fmt_seconds, print_json
 from ganctl.cli._quality_text import num
 
 Ids = Annotated[Optional[list[str]], typer.Argument(help="Job ids or unique prefixes.", show_default=False)]
+Html = Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained page: curves overlaid, "
+                                              "grids of the same epochs side by side.", show_default=False)]
 
 
 @user_errors
-def compare(ids: Ids = None, sweep: o.SweepFilter = None, json: o.Json = False) -> None:
+def compare(ids: Ids = None, sweep: o.SweepFilter = None, html: Html = None, json: o.Json = False) -> None:
     """Jobs side by side: the options that differ, epochs, final and best FD, KID, recall, training time."""
     from ganctl.jobs import service
     from ganctl.jobs.compare import compare as side_by_side
 
-    data = side_by_side(service.open_store(), ids, sweep)
+    store = service.open_store()
+    data = side_by_side(store, ids, sweep)
+    if html is not None:
+        from ganctl.cli.report import write_file
+        from ganctl.jobs.compare_page import render
+
+        data["html"] = str(write_file(html, render(store, data).encode("utf-8")))
     if json:
         print_json(data)
         return
@@ -38,3 +47,5 @@ def compare(ids: Ids = None, sweep: o.SweepFilter = None, json: o.Json = False) 
         table.add_row(r["id"][:8], r["status"], *(str(r["options"][k]) for k in data["differ"]), str(r["epochs"]),
                       num(r["fd"]), best, num(r["kid"]), num(r["recall"]), fmt_seconds(r["seconds"]))
     console.print(table)
+    if html is not None:
+        typer.echo(f"page    {data['html']}")

@@ -2,16 +2,18 @@
 
 No TensorFlow and no SQLAlchemy here: `render_html` takes the store's frozen dataclasses (Job,
 EpochRow, GridRow with its PNG bytes, ArtifactRow) and returns the page. Everything the page
-shows is inside it: pictures are inlined as base64 ``data:`` URIs, the loss chart is an inline
-SVG, the style sheet is a small inline ``<style>``; there is no script, no external CSS, font or
-image and no link that a browser would fetch. Every string that comes from the job (the spec is
+shows is inside it: pictures are inlined as base64 ``data:`` URIs, the style sheet is inline, and
+the charts are drawn by the live dashboard's chart code (jobs/charts: uPlot + charts.js), inlined
+and allowed by their sha256 in the page's Content-Security-Policy; there is no external script,
+CSS, font or image and no link that a browser would fetch. Every string that comes from the job (the spec is
 user input, errors and paths come from workers) goes through ``html.escape``.
 
 Element ids a reader (or a test) can rely on:
 
-* ``loss-chart``: the SVG loss chart (two polylines, ``d_loss`` and ``g_loss``; NaN/inf points
-  skipped, the line breaks there), ``epochs``: the per-epoch table;
-* ``metrics``: the quality metrics table (only when metrics are given);
+* ``loss-chart``: the loss chart (``d_loss`` and ``g_loss``; NaN/inf points are gaps; its
+  ``data-points`` is the number of epochs drawn), ``epochs``: the per-epoch table;
+* ``quality-chart`` (FD and KID per evaluated epoch) and ``metrics``, the quality metrics table
+  (only when metrics are given);
 * ``grids``: one ``<figure>`` per recorded grid, in epoch order, each holding
   ``<img class="epoch-grid" data-epoch="N" alt="epoch N grid">``;
 * ``sample-grid``: the final sample grid (only when given);
@@ -27,17 +29,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ganctl.jobs import charts
 from ganctl.jobs.labels import classes_text
 from ganctl.jobs.layout import write_atomic
-from ganctl.jobs.pictures import nice_ticks
 from ganctl.jobs.units import human_bytes
 
 if TYPE_CHECKING:  # the store's dataclasses, for annotations only: importing repo pulls in SQLAlchemy
     from ganctl.jobs.store.repo import ArtifactRow, EpochRow, GridRow, Job
 
-__all__ = ["render_html", "write_report", "loss_svg", "human_bytes", "data_uri"]
+__all__ = ["render_html", "write_report", "chart_calls", "standalone_page", "human_bytes", "data_uri"]
 
-COLOURS = {"d_loss": "#1f77b4", "g_loss": "#ff7f0e"}
 # Spec options whose unset value means "the architecture's (or dataset's) default", and the
 # TrainSpec property that holds the value used; other unset options are left out of the table.
 DEFAULTS = {"batch_size": "effective_batch_size", "lr_g": "effective_lr_g", "lr_d": "effective_lr_d",
@@ -61,7 +62,7 @@ font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
 figure{margin:0;padding:.4rem;border:1px solid #ddd;background:#fafafa;text-align:center}
 figure img{display:block;image-rendering:pixelated;max-width:100%;height:auto}
 figcaption{font-size:.8rem;color:#555;margin-top:.25rem}
-svg text{font-family:inherit;font-size:11px;fill:#333}
+.chart{margin:.4rem 0}
 .muted{color:#777}
 """
 
@@ -123,71 +124,19 @@ def _spec_value(v: Any) -> str:
         return _e(repr(v))
 
 
-# --------------------------------------------------------------------------- loss chart
+# --------------------------------------------------------------------------- charts
 
 
-def loss_svg(epochs: Sequence[EpochRow], width: int = 720, height: int = 320) -> str:
-    """An inline SVG line chart (id "loss-chart"): d_loss and g_loss per epoch, axes with
-    numbered ticks, a legend. Non-finite points are skipped (each series is one polyline whose
-    points are the finite ones; a gap in the data is a straight segment across it)."""
-    left, right, top, bottom = 56, width - 16, 30, height - 40
-    xs = [float(r.epoch) for r in epochs]
-    series = {"d_loss": [float(r.d_loss) for r in epochs], "g_loss": [float(r.g_loss) for r in epochs]}
-    finite = [v for vals in series.values() for v in vals if math.isfinite(v)]
-    y_lo, y_hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    if y_hi - y_lo < 1e-12:
-        pad = max(abs(y_lo) * 0.1, 0.5)
-    else:
-        pad = (y_hi - y_lo) * 0.05
-    y_lo, y_hi = y_lo - pad, y_hi + pad
-    y_ticks = nice_ticks(y_lo, y_hi)
-    y_lo, y_hi = min(y_lo, y_ticks[0]), max(y_hi, y_ticks[-1])
-    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
-    if x_hi - x_lo < 1e-12:
-        x_lo, x_hi = x_lo - 1, x_hi + 1
-    x_ticks = [t for t in nice_ticks(x_lo, x_hi, target=8) if float(t).is_integer()] or [x_lo, x_hi]
-    inset = 8
-
-    def px(x: float) -> float:
-        return left + inset + (x - x_lo) / (x_hi - x_lo) * (right - left - 2 * inset)
-
-    def py(y: float) -> float:
-        return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
-
-    def label(v: float) -> str:
-        return f"{v:g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}"
-
-    out = [f'<svg id="loss-chart" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="d_loss and g_loss per epoch">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>']
-    for t in y_ticks:
-        y = py(t)
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#e5e5e5"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_e(label(t))}</text>')
-    for t in x_ticks:
-        x = px(t)
-        out.append(f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 5}" stroke="#333"/>')
-        out.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{int(t)}</text>')
-    out.append(f'<polyline class="axes" points="{left},{top} {left},{bottom} {right},{bottom}" '
-               f'fill="none" stroke="#333"/>')
-    out.append(f'<text x="{(left + right) / 2:.0f}" y="{height - 6}" text-anchor="middle">epoch</text>')
-    out.append(f'<text x="14" y="{(top + bottom) / 2:.0f}" text-anchor="middle" '
-               f'transform="rotate(-90 14 {(top + bottom) / 2:.0f})">loss</text>')
-    for name, values in series.items():
-        pts = [(px(x), py(v)) for x, v in zip(xs, values) if math.isfinite(x) and math.isfinite(v)]
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        out.append(f'<polyline class="series" data-series="{name}" points="{points}" fill="none" '
-                   f'stroke="{COLOURS[name]}" stroke-width="2" stroke-linejoin="round"/>')
-        for x, y in pts:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{COLOURS[name]}"/>')
-    # legend, top right, above the plot area
-    lx = right - 170
-    for i, name in enumerate(series):
-        x = lx + i * 85
-        out.append(f'<line x1="{x}" y1="14" x2="{x + 22}" y2="14" stroke="{COLOURS[name]}" stroke-width="3"/>')
-        out.append(f'<text x="{x + 27}" y="18">{name}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+def chart_calls(epochs: Sequence[EpochRow], metrics: Sequence[dict] | None) -> str:
+    """The JavaScript that draws the page's charts with jobs/charts (the live page's code): the
+    losses per epoch into #loss-chart and, with evaluated epochs, FD and KID into #quality-chart."""
+    rows = [{"epoch": r.epoch, "d_loss": float(r.d_loss), "g_loss": float(r.g_loss)} for r in epochs]
+    evaluated = [{"epoch": m["epoch"], "values": {"fd": m.get("fd"), "kid": m.get("kid")}}
+                 for m in metrics or () if isinstance(m.get("epoch"), int)]
+    calls = f'GanctlCharts.loss(document.getElementById("loss-chart"), {charts.js_value(rows)});'
+    if evaluated:
+        calls += f'\nGanctlCharts.quality(document.getElementById("quality-chart"), {charts.js_value(evaluated)});'
+    return calls
 
 
 # --------------------------------------------------------------------------- page
@@ -305,18 +254,6 @@ def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifact
     title = f"ganctl job {job.short_id}" + (f" \u2014 {arch}" if arch else "")
     epochs = sorted(epochs, key=lambda r: r.epoch)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        # Belt and braces: even if something slipped in, the browser may load nothing external.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "img-src data:; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
         f'<h1 id="title">Job <span class="mono">{_e(job.id)}</span>'
         + (f" &middot; {_e(arch)}" if arch else "") + "</h1>",
         "<h2>Overview</h2>",
@@ -328,11 +265,11 @@ def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifact
         "<h2>Losses</h2>",
     ]
     if epochs:
-        parts += [loss_svg(epochs), _epochs_table(epochs)]
+        parts += ['<div id="loss-chart" class="chart"></div>', _epochs_table(epochs)]
     else:
         parts.append('<p class="muted">No epochs recorded.</p>')
     if metrics:
-        parts += ["<h2>Quality metrics</h2>", _metrics_table(metrics)]
+        parts += ["<h2>Quality metrics</h2>", '<div id="quality-chart" class="chart"></div>', _metrics_table(metrics)]
     parts += ["<h2>Grids per epoch</h2>", _grids(grids)]
     if sample_grid_png:
         parts += ["<h2>Final samples</h2>",
@@ -343,8 +280,22 @@ def render_html(job: Job, epochs: list[EpochRow], grids: list[GridRow], artifact
     if job.result:
         parts += ["<h2>Result</h2>", f'<pre class="mono" id="result">'
                   f"{_e(json.dumps(job.result, indent=2, sort_keys=True, default=str))}</pre>"]
-    parts += ["</body>", "</html>", ""]
-    return "\n".join(parts)
+    return standalone_page(title, parts, chart_calls(epochs, metrics) if epochs else None)
+
+
+def standalone_page(title: str, body: list[str], calls: str | None) -> str:
+    """A page ganctl writes to disk (report, compare --html): the style inline, `body`, and with
+    chart `calls` the chart code of jobs/charts inlined last. The Content-Security-Policy lets the
+    browser fetch nothing and run only those scripts (by their hashes): belt and braces, should
+    anything from a job have slipped in unescaped."""
+    scripts, script_src = charts.inline(calls) if calls else ("", "")
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'" + (f"; {script_src}" if calls else "")
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
+        *body, scripts, "</body>", "</html>", ""])
 
 
 def write_report(path: Path | str, html_text: str) -> Path:

@@ -1,2 +1,2 @@
 """`ganctl ui`: the live dashboard. Starlette routes over ganctl.jobs.service (no SQLAlchemy here),
-Jinja2 templates, server-sent events, and the vendored uPlot chart library (static/uplot)."""
+Jinja2 templates, server-sent events, and the charts of jobs/charts (vendored uPlot), which the static pages share."""

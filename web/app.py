@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ganctl.jobs import service
+from ganctl.jobs import charts, service
 from ganctl.jobs.layout import BadJobId, valid_job_id
 from ganctl.web import data
 from ganctl.web.events import Shared, stream
@@ -172,6 +172,7 @@ def create_app(cfg: Config) -> Starlette:
         Route("/events/jobs", events_jobs), Route("/events/jobs/{job_id}", events_job),
         Route("/events/workers", events_workers),
         Route("/artifacts/{job_id}/{path:path}", artifact),
+        Mount("/static/charts", StaticFiles(directory=charts.ASSETS), name="charts"),  # shared with `report`
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: not_found})

@@ -1,5 +1,6 @@
 """The HTML report in a real headless Chromium: it loads with no console error and no network
-request, shows one picture per recorded epoch and the loss chart; a screenshot is taken."""
+request, shows one picture per recorded epoch and the loss chart (drawn by the dashboard's chart
+code, inlined); a screenshot is taken."""
 from __future__ import annotations
 
 import base64
@@ -52,7 +53,9 @@ PROBE = """
     naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, box: box(img)}));
   return JSON.stringify({
     title: document.title, imgs, chart: box(document.getElementById('loss-chart')),
-    polylines: document.querySelectorAll('#loss-chart polyline.series').length,
+    canvases: document.querySelectorAll('#loss-chart canvas').length,
+    points: (document.getElementById('loss-chart') || {dataset: {}}).dataset.points,
+    legend: [...document.querySelectorAll('#loss-chart .u-legend .u-label')].map((e) => e.textContent),
     sample: box(document.getElementById('sample-grid')),
     scripts: document.scripts.length,
     resources: performance.getEntriesByType('resource').map((e) => e.name),
@@ -91,9 +94,11 @@ def test_report_in_headless_chromium(chromium, tmp_path):
         assert img["alt"] == f"epoch {img['epoch']} grid"
     assert _visible(info["chart"]), info["chart"]
     assert info["chart"]["w"] > 100 and info["chart"]["h"] > 100
-    assert info["polylines"] == 2
+    # drawn by the dashboard's chart code (uPlot), inlined: one point per epoch, both losses
+    assert info["canvases"] == 1 and info["points"] == "5", info
+    assert {"d_loss", "g_loss"} <= set(info["legend"]), info["legend"]
     assert _visible(info["sample"]), info["sample"]
-    assert info["scripts"] == 0  # the spec's <script> stayed text
+    assert info["scripts"] == 3  # uPlot, charts.js and the calls; the spec's <script> stayed text
     assert "fedcba98" in info["title"] and "dcgan" in info["title"]
 
     # screenshot: decodes, has the viewport's size, is not blank

@@ -1,0 +1,71 @@
+"""`ganctl compare --html FILE`: the jobs of a comparison on one self-contained page: the table of
+jobs/compare.py, the losses and FD of every job overlaid (the dashboard's chart code, as the
+report draws it) and the grids of the same epochs side by side."""
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from ganctl.jobs import charts
+from ganctl.jobs.report import data_uri, standalone_page
+
+if TYPE_CHECKING:
+    from ganctl.jobs.store.repo import Store
+
+GRID_EPOCHS = 3  # the latest epochs that every job has a grid of
+
+
+def _e(v) -> str:
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def _table(data: dict) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in ["job", "status", *data["differ"], "epochs", "FD", "best FD",
+                                                 "KID", "recall", "training s"])
+    rows = []
+    for r in data["jobs"]:
+        best = _num(r["best_fd"]) + (f" (epoch {r['best_epoch']})" if r["best_epoch"] is not None else "")
+        cells = [f'<td class="mono">{_e(r["id"][:8])}</td>', f"<td>{_e(r['status'])}</td>",
+                 *(f"<td>{_e(r['options'][k])}</td>" for k in data["differ"]),
+                 *(f'<td class="num">{_e(v)}</td>' for v in (r["epochs"], _num(r["fd"]), best, _num(r["kid"]),
+                                                            _num(r["recall"]), _num(r["seconds"])))]
+        rows.append(f'<tr data-job="{_e(r["id"])}">' + "".join(cells) + "</tr>")
+    return f'<table id="compare"><tr>{head}</tr>\n' + "\n".join(rows) + "</table>"
+
+
+def _label(row: dict, differ: list[str]) -> str:
+    return row["id"][:8] + "".join(f" {k}={row['options'][k]}" for k in differ)
+
+
+def render(store: "Store", data: dict) -> str:
+    """The page for `data` (jobs/compare.compare's result), reading curves and grids from the store."""
+    labels = {r["id"]: _label(r, data["differ"]) for r in data["jobs"]}
+    ids = list(labels)
+    runs = {k: [] for k in ("g_loss", "d_loss", "fd")}
+    grids: dict[str, dict[int, bytes]] = {}
+    for i in ids:
+        epochs = store.epochs(i)
+        for k in ("g_loss", "d_loss"):
+            runs[k].append({"label": labels[i], "points": [[e.epoch, float(getattr(e, k))] for e in epochs]})
+        runs["fd"].append({"label": labels[i], "points": [[m.epoch, m.values["fd"]] for m in store.metrics(i)
+                                                          if m.epoch is not None and m.values.get("fd") is not None]})
+        grids[i] = {g.epoch: g.png for g in store.grids(i, with_png=True) if g.png}
+    common = sorted(set.intersection(*(set(g) for g in grids.values())))[-GRID_EPOCHS:] if grids else []
+    calls = "\n".join(f'GanctlCharts.overlay(document.getElementById("{k}-chart"), {charts.js_value(title)}, '
+                      f"{charts.js_value(runs[k])});"
+                      for k, title in (("g_loss", "g_loss"), ("d_loss", "d_loss"), ("fd", "FD (lower is better)")))
+    body = ["<h1>Compare</h1>", _table(data), "<h2>Curves</h2>",
+            '<div class="grids"><div id="g_loss-chart" class="chart"></div><div id="d_loss-chart" class="chart"></div>'
+            '<div id="fd-chart" class="chart"></div></div>', "<h2>Grids of the same epochs</h2>"]
+    if not common:
+        body.append('<p class="muted">No epoch has a grid in every job.</p>')
+    for epoch in common:
+        figs = "".join(f'<figure><img class="epoch-grid" data-job="{_e(i)}" data-epoch="{epoch}" '
+                       f'alt="{_e(labels[i])}, epoch {epoch}" src="{data_uri(grids[i][epoch])}">'
+                       f"<figcaption>{_e(labels[i])}</figcaption></figure>" for i in ids)
+        body += [f"<h3>epoch {epoch}</h3>", f'<div class="grids" data-epoch="{epoch}">{figs}</div>']
+    return standalone_page(f"ganctl compare {' '.join(i[:8] for i in ids)}", body, calls)
