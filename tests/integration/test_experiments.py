@@ -129,3 +129,25 @@ def check_best_epoch_sampling(home: Path, env: dict, job_id: str) -> None:
     proc = _sample_pixels(env, job_id, str(other), check=False)
     assert proc.returncode == 1 and "sha256" in proc.stderr, (proc.stdout, proc.stderr)
     assert "no recorded checkpoint of epoch 9" in _one_line_refusal(env, "sample", job_id[:8], "--epoch", "9")
+
+
+def test_extend_through_redis(tmp_path, redis_url, ganctl_worker, shared_cache_dir):
+    """The same continuation with Redis as the broker (the production set-up): a 1-epoch job
+    extended by one epoch carries on at epoch 2 from its checkpoint, losses equal to a straight
+    2-epoch run of the same seed."""
+    home = tmp_path / "home"
+    env = ganctl_env(home, GANCTL_CACHE_DIR=str(shared_cache_dir), GANCTL_BROKER_URL=redis_url)
+    worker = ganctl_worker(env)
+    worker.wait_ready()
+    base = BASE[:-4]  # no evaluation: this checks the continuation only
+    short = ganctl(env, *base, "--epochs", "1", "--wait", timeout=600).stdout.split()[0]
+    straight = ganctl(env, *base, "--epochs", "2", "--wait", timeout=600).stdout.split()[0]
+    extended = json.loads(ganctl(env, "extend", short[:8], "--epochs", "1", "--json", "--wait", timeout=600).stdout)
+    assert extended["status"] == "completed" and [e["epoch"] for e in extended["epochs"]] == [2]
+    with _store(home) as store:
+        ref = store.epochs(straight)[1]
+        np.testing.assert_allclose([extended["epochs"][0]["d_loss"], extended["epochs"][0]["g_loss"]],
+                                   [ref.d_loss, ref.g_loss], rtol=1e-5, atol=1e-6)
+    assert re.search(rf"^lineage\s+extends {short[:8]} at epoch 1", ganctl(env, "status", extended["id"][:8]).stdout,
+                     re.M)
+    assert worker.stop() == 0

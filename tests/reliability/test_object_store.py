@@ -5,6 +5,7 @@ GANCTL_ARTIFACTS_DIR; only the bucket, the broker and the store are shared.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,10 @@ def test_resume_on_another_host_then_sample_from_a_third(tmp_path, redis_url, ga
     shown = ganctl(env_c, "sample", job_id[:8], "--n", "6", "--out", str(out), timeout=300).stdout
     assert f"grid    {out / 'grid.png'}" in shown and "(6 PNG files)" in shown, shown
     assert (out / "grid.png").stat().st_size > 0 and len(list((out / "images").glob("*.png"))) == 6
+
+    # ... and evaluates it: the export downloaded and verified the same way, the figures on the job.
+    scored = ganctl(env_c, "eval", job_id[:8], "--n", "200", timeout=300).stdout
+    assert "fmnist-cnn-v1" in scored and re.search(r"^FD\s+\d", scored, re.M), scored
 
     # A tampered generator in the bucket is refused by its sha256, in one line.
     key = f"runs/{job_id}/export/generator.h5"
