@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ganctl.jobs import service
+from ganctl.jobs.experiments import list_jobs as listed
 
 from ganctl.cli import _options as o
 from ganctl.cli._errors import user_errors
@@ -20,13 +21,7 @@ def list_jobs(
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
-    sweep_id = store.get_sweep(sweep).id if sweep else None
-    if tag is None:
-        jobs = store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
-    else:
-        ids = store.tagged(tag)
-        jobs = [j for j in store.list_jobs(status=status, arch=arch, limit=0, sweep_id=sweep_id)
-                if j.id in ids][:limit or None]
+    jobs = listed(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
     if json:
         print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return

@@ -240,10 +240,13 @@ def job_dict(job: "Job", store: "Store | None" = None, *, details: bool = False)
 
 
 def job_rows(store: "Store", *, status: str | None = None, arch: str | None = None,
-             limit: int = 200) -> list[dict]:
-    """`ganctl list`'s rows, JSON-safe: each job_dict plus its progress figures, newest first."""
-    return [job_dict(j) | summary(store, j, grids=False).progress()
-            for j in store.list_jobs(status=status, arch=arch, limit=limit)]
+             limit: int = 200, tag: str | None = None, sweep: str | None = None) -> list[dict]:
+    """`ganctl list`'s rows (its filters), JSON-safe: each job_dict plus its progress figures and
+    tags, newest first."""
+    from ganctl.jobs.experiments import list_jobs
+
+    return [job_dict(j) | summary(store, j, grids=False).progress() | {"tags": store.tags_of(j.id)}
+            for j in list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)]
 
 
 def job_details(store: "Store", job_id: str) -> dict:
