@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ganctl.jobs import service
-from ganctl.jobs.experiments import list_jobs as listed
 
 from ganctl.cli import _options as o
 from ganctl.cli._errors import user_errors
@@ -21,7 +20,7 @@ def list_jobs(
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
-    jobs = listed(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
+    jobs = service.list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
     if json:
         print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
         return

@@ -162,18 +162,6 @@ def lineage_rows(store: "Store", job: "Job") -> list[tuple[str, str]]:
     return rows
 
 
-def list_jobs(store: "Store", *, status: str | None = None, arch: str | None = None, tag: str | None = None,
-              sweep: str | None = None, limit: int = 20) -> list["Job"]:
-    """`ganctl list`'s jobs (and the dashboard's), newest first: filtered by state, arch, tag and
-    sweep (an id or prefix; unknown: the store's NotFound)."""
-    sweep_id = store.get_sweep(sweep).id if sweep else None
-    if tag is None:
-        return store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
-    ids = store.tagged(tag)
-    return [j for j in store.list_jobs(status=status, arch=arch, limit=0, sweep_id=sweep_id)
-            if j.id in ids][:limit or None]
-
-
 def submit(store: "Store", spec, tags: Iterable[str] = ()) -> "Job":
     """service.submit with tags (`ganctl submit --tag NAME`)."""
     from ganctl.jobs import service
