@@ -73,3 +73,14 @@ def test_the_sweep_event_stream_sends_the_ranking_on_connect(env):
     with client.stream("GET", f"/events/sweeps/{sweep}") as r:
         data = next(line for line in r.iter_lines() if line.startswith("data:"))
     assert '"rank": 1' in data and ids[2] in data
+
+
+def test_status_prints_the_same_lineage(env, tmp_path):
+    from ganctl.jobs.experiments import lineage_rows
+
+    client, sweep, ids, child, loner = env
+    store = service.open_store(Settings(home=tmp_path))
+    assert lineage_rows(store, store.get_job(ids[2])) == [("carried on", f"extend {child[:8]} from epoch 4 (queued)"),
+                                                          ("best epoch", "4 (FD 20.00)")]
+    assert lineage_rows(store, store.get_job(child)) == [
+        ("lineage", f"extends {ids[2][:8]} at epoch 4 (epochs 5.. are this job's)"), ("tags", "best, lr")]
