@@ -1,6 +1,7 @@
 """The dashboard's sweep page in a real headless Chromium against a real `ganctl ui`: the ranked
 table (best first, the stopped job's reason) and one overlaid line per job in the FD chart, drawn
-from the event stream; a job's lineage links to its sweep. Rows come from the store API (no training)."""
+from the event stream; a job's lineage links to its sweep; the jobs
+table filters by tag and sweep and shows tags and a stopped job's reason. Rows come from the store API (no training)."""
 from __future__ import annotations
 
 import sys
@@ -53,6 +54,16 @@ def test_the_sweep_page_ranks_its_jobs_and_overlays_their_curves(chromium, tmp_p
         assert sweep_link == f"/sweeps/{sweep}"
         carried = page.js("document.querySelector('#lineage tr[data-row=\"carried on\"]').textContent")
         assert carried == f"carried onextend {child[:8]} from epoch 4 (queued)", carried
+
+        page.goto(f"http://127.0.0.1:{port}/?tag=best")  # the jobs table's filters and tags column
+        tagged = page.wait("(r => r.length ? r : null)([...document.querySelectorAll('#jobs tbody tr')]"
+                           ".map(r => [r.dataset.id, r.children[10].textContent]))", 30, "the tagged job")
+        assert tagged == [[child, "best, lr"]], tagged
+        page.goto(f"http://127.0.0.1:{port}/?status=stopped&sweep={sweep[:8]}")
+        state = page.wait("(r => r && r.children[2].textContent)(document.querySelector('#jobs tbody tr'))",
+                          30, "the stopped job")
+        assert state == "stopped: rung 1 (epoch 2): FD 80.0, cut at 65.0"
+        assert page.js("document.querySelectorAll('#jobs tbody tr').length") == 1
     finally:
         ui.terminate()
         ui.wait(timeout=20)
