@@ -1,9 +1,11 @@
 """The dashboard's sweep page in a real headless Chromium against a real `ganctl ui`: the ranked
 table (best first, the stopped job's reason) and one overlaid line per job in the FD chart, drawn
 from the event stream; a job's lineage links to its sweep; the jobs
-table filters by tag and sweep and shows tags and a stopped job's reason. Rows come from the store API (no training)."""
+table filters by tag and sweep and shows tags and a stopped job's reason. Rows come from the store API (no training).
+Screenshot to docs/ when GANCTL_TEST_SCREENSHOTS=1."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +49,8 @@ def test_the_sweep_page_ranks_its_jobs_and_overlays_their_curves(chromium, tmp_p
         assert chart["series"] == "3" and chart["points"] == "2" and chart["canvases"] == 1, chart
         assert [label.split()[0] for label in chart["labels"][1:]] == [ids[2][:8], ids[0][:8], ids[1][:8]], chart
         assert page.js("document.getElementById('sweep-state').textContent") == "finished"
+        if os.environ.get("GANCTL_TEST_SCREENSHOTS") == "1":  # as test_dashboard_browser.py
+            page.screenshot(Path(__file__).parents[2] / "docs" / "dashboard-sweep.png")
 
         page.goto(f"http://127.0.0.1:{port}/jobs/{ids[2]}")
         sweep_link = page.wait("(a => a && a.getAttribute('href'))(document.querySelector("
