@@ -255,8 +255,9 @@ def job_rows(store: "Store", *, status: str | None = None, arch: str | None = No
              limit: int = 200, tag: str | None = None, sweep: str | None = None) -> list[dict]:
     """`ganctl list`'s rows (its filters), JSON-safe: each job_dict plus its progress figures and
     tags, newest first."""
-    return [job_dict(j) | summary(store, j, grids=False).progress() | {"tags": store.tags_of(j.id)}
-            for j in list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)]
+    jobs = list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
+    tags = store.tags_of_many(j.id for j in jobs)
+    return [job_dict(j) | summary(store, j, grids=False).progress() | {"tags": tags[j.id]} for j in jobs]
 
 
 def job_details(store: "Store", job_id: str) -> dict:
