@@ -22,7 +22,8 @@ def env(tmp_path):
 
 def test_jobs_filter_by_tag_and_sweep_and_show_tags_and_the_stop_reason(env):
     client, sweep, ids, child, loner = env
-    assert len(client.get("/api/jobs").json()) == 5
+    every = client.get("/api/jobs").json()
+    assert len(every) == 5 and {r["id"]: r["tags"] for r in every}[ids[0]] == []
     tagged = client.get("/api/jobs?tag=best").json()
     assert [r["id"] for r in tagged] == [child] and tagged[0]["tags"] == ["best", "lr"]
     assert client.get("/api/jobs?tag=nothing").json() == []
