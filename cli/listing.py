@@ -21,8 +21,9 @@ def list_jobs(
     """List recent jobs, newest first."""
     store = service.open_store()
     jobs = service.list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
+    progress = service.progress_rows(store, jobs)
     if json:
-        print_json([service.job_dict(j) | _progress(store, j) for j in jobs])
+        print_json([service.job_dict(j) | progress[j.id] for j in jobs])
         return
     from rich.console import Console
     from rich.table import Table
@@ -33,7 +34,7 @@ def list_jobs(
         table.add_column(col, no_wrap=col != "worker", min_width={"id": 8, "status": 9}.get(col),
                          justify="right" if col in ("epochs", "d_loss", "g_loss", "FD") else "left")
     for j in jobs:
-        p = _progress(store, j)
+        p = progress[j.id]
         epochs = f"{p['epochs_done']}/{j.total_epochs}" if j.kind == "train" else "-"
         table.add_row(j.id[:8], j.kind, j.status, str(j.spec.get("arch", "-")) if j.kind == "train" else "-",
                       epochs, fmt_loss(p["d_loss"]), fmt_loss(p["g_loss"]),
@@ -47,6 +48,3 @@ def list_jobs(
         return
     console.print(table)
 
-
-def _progress(store, job) -> dict:
-    return service.summary(store, job, grids=False).progress()

@@ -219,6 +219,16 @@ def summary(store: "Store", job: "Job", *, grids: bool = True) -> Summary:
                    collapse=collapse_text(latest.collapse_reasons) if latest is not None and latest.collapse else None)
 
 
+def progress_rows(store: "Store", jobs: list["Job"]) -> dict[str, dict]:
+    """Summary.progress() of many jobs, in two queries for all of them (Store.progress_of)."""
+    got = store.progress_of([j.id for j in jobs if j.kind == "train"])
+    out = {}
+    for j in jobs:
+        last, quality = got.get(j.id, (None, None))
+        out[j.id] = Summary(j, [last] if last else [], quality=quality).progress()
+    return out
+
+
 def job_dict(job: "Job", store: "Store | None" = None, *, details: bool = False) -> dict:
     """A job as JSON-safe data; with details (and the store): its epochs, grids, artifacts,
     quality figures and children."""
@@ -256,8 +266,8 @@ def job_rows(store: "Store", *, status: str | None = None, arch: str | None = No
     """`ganctl list`'s rows (its filters), JSON-safe: each job_dict plus its progress figures and
     tags, newest first."""
     jobs = list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
-    tags = store.tags_of_many(j.id for j in jobs)
-    return [job_dict(j) | summary(store, j, grids=False).progress() | {"tags": tags[j.id]} for j in jobs]
+    progress, tags = progress_rows(store, jobs), store.tags_of_many(j.id for j in jobs)
+    return [job_dict(j) | progress[j.id] | {"tags": tags[j.id]} for j in jobs]
 
 
 def job_details(store: "Store", job_id: str) -> dict:

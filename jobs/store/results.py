@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ganctl.jobs.store.models import artifacts_table, epochs_table, grids_table, jobs_table, metrics_table, utcnow
 from ganctl.jobs.store.rows import ArtifactRow, EpochRow, GridRow, MetricsRow, metrics_from_row
@@ -172,6 +172,35 @@ class ResultsMixin:
         q = (select(c.epoch, c.n, c["values"], c.collapse, c.recorded_at).where(c.job_id == job_id)
              .order_by(c.epoch.is_(None), c.epoch, c.recorded_at, c.id))
         return self._read(lambda conn: [metrics_from_row(r) for r in conn.execute(q)])
+
+    def progress_of(self, job_ids: list[str]) -> dict[str, tuple[EpochRow | None, MetricsRow | None]]:
+        """{job id: (last epoch, latest quality figures)} for many jobs in two queries, not two per
+        job: what a list of jobs (`ganctl list`, the dashboard) shows."""
+        if not job_ids:
+            return {}
+        e, m = epochs_table.c, metrics_table.c
+        last = (select(e.job_id, func.max(e.epoch).label("epoch"))
+                .where(e.job_id.in_(job_ids)).group_by(e.job_id).subquery())
+        q_epochs = (select(e.job_id, e.epoch, e.d_loss, e.g_loss, e.seconds, e.images_per_s)
+                    .join(last, (e.job_id == last.c.job_id) & (e.epoch == last.c.epoch)))
+        ranked = (select(m.job_id, m.epoch, m.n, m["values"], m.collapse, m.recorded_at,
+                         func.row_number().over(partition_by=m.job_id,
+                                                order_by=(m.recorded_at.desc(), m.id.desc())).label("rank"))
+                  .where(m.job_id.in_(job_ids)).subquery())
+        q_metrics = select(ranked).where(ranked.c.rank == 1)
+
+        def nan(v: float | None) -> float:
+            return math.nan if v is None else v
+
+        def run(conn: Connection):
+            out: dict[str, list] = {i: [None, None] for i in job_ids}
+            for r in conn.execute(q_epochs):
+                out[r.job_id][0] = EpochRow(r.epoch, nan(r.d_loss), nan(r.g_loss), nan(r.seconds), nan(r.images_per_s))
+            for r in conn.execute(q_metrics):
+                out[r.job_id][1] = metrics_from_row(r)
+            return {i: tuple(v) for i, v in out.items()}
+
+        return self._read(run)
 
     def latest_metrics(self, job_id: str) -> MetricsRow | None:
         """The most recently recorded quality figures of a job, or None."""
