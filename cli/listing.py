@@ -20,13 +20,7 @@ def list_jobs(
 ) -> None:
     """List recent jobs, newest first."""
     store = service.open_store()
-    sweep_id = store.get_sweep(sweep).id if sweep else None
-    if tag is None:
-        jobs = store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
-    else:
-        ids = store.tagged(tag)
-        jobs = [j for j in store.list_jobs(status=status, arch=arch, limit=0, sweep_id=sweep_id)
-                if j.id in ids][:limit or None]
+    jobs = service.list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
     progress = service.progress_rows(store, jobs)
     if json:
         print_json([service.job_dict(j) | progress[j.id] for j in jobs])

@@ -37,3 +37,20 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
                      "kid": last.get("kid"), "recall": last.get("recall"),
                      "seconds": sum(e.seconds for e in epochs) if epochs else None})
     return {"differ": differ, "jobs": rows}
+
+
+CURVES = ("g_loss", "d_loss", "fd")
+
+
+def overlay_runs(store: "Store", labels: dict[str, str]) -> dict[str, list[dict]]:
+    """{"g_loss" | "d_loss" | "fd": [{label, points: [[epoch, value]]}]}, one run per job of
+    `labels` ({job id: label}), in its order: the data of GanctlCharts.overlay (compare --html,
+    the dashboard's sweep page)."""
+    runs: dict[str, list[dict]] = {k: [] for k in CURVES}
+    for i, label in labels.items():
+        epochs = store.epochs(i)
+        for k in ("g_loss", "d_loss"):
+            runs[k].append({"label": label, "points": [[e.epoch, float(getattr(e, k))] for e in epochs]})
+        runs["fd"].append({"label": label, "points": [[m.epoch, m.values["fd"]] for m in store.metrics(i)
+                                                      if m.epoch is not None and m.values.get("fd") is not None]})
+    return runs

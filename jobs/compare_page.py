@@ -7,6 +7,7 @@ import html
 from typing import TYPE_CHECKING
 
 from ganctl.jobs import charts
+from ganctl.jobs.compare import overlay_runs
 from ganctl.jobs.report import data_uri, standalone_page
 
 if TYPE_CHECKING:
@@ -45,15 +46,8 @@ def render(store: "Store", data: dict) -> str:
     """The page for `data` (jobs/compare.compare's result), reading curves and grids from the store."""
     labels = {r["id"]: _label(r, data["differ"]) for r in data["jobs"]}
     ids = list(labels)
-    runs = {k: [] for k in ("g_loss", "d_loss", "fd")}
-    grids: dict[str, dict[int, bytes]] = {}
-    for i in ids:
-        epochs = store.epochs(i)
-        for k in ("g_loss", "d_loss"):
-            runs[k].append({"label": labels[i], "points": [[e.epoch, float(getattr(e, k))] for e in epochs]})
-        runs["fd"].append({"label": labels[i], "points": [[m.epoch, m.values["fd"]] for m in store.metrics(i)
-                                                          if m.epoch is not None and m.values.get("fd") is not None]})
-        grids[i] = {g.epoch: g.png for g in store.grids(i, with_png=True) if g.png}
+    runs = overlay_runs(store, labels)
+    grids = {i: {g.epoch: g.png for g in store.grids(i, with_png=True) if g.png} for i in ids}
     common = sorted(set.intersection(*(set(g) for g in grids.values())))[-GRID_EPOCHS:] if grids else []
     calls = "\n".join(f'GanctlCharts.overlay(document.getElementById("{k}-chart"), {charts.js_value(title)}, '
                       f"{charts.js_value(runs[k])});"

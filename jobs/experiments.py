@@ -132,22 +132,33 @@ def best_epoch(store: "Store", job_id: str) -> tuple[int, float] | None:
     return epoch, fd
 
 
+def lineage(store: "Store", job: "Job") -> dict:
+    """Where the job comes from, what carries it on, its sweep, tags and best epoch, JSON-safe (the
+    dashboard's data; `status` prints it through lineage_rows)."""
+    link = store.link_of(job.id)
+    best = best_epoch(store, job.id)
+    return {"parent": None if link is None else {"id": link.parent_id, "kind": link.kind,
+                                                 "start_epoch": link.start_epoch},
+            "carried_on": [{"id": c.id, "kind": kind, "start_epoch": start, "status": c.status}
+                           for c, kind, start in store.linked_children(job.id)],
+            "sweep_id": job.sweep_id, "tags": store.tags_of(job.id),
+            "best_epoch": None if best is None else {"epoch": best[0], "fd": best[1]}}
+
+
 def lineage_rows(store: "Store", job: "Job") -> list[tuple[str, str]]:
     """`status` lines: where the job comes from, what carries it on, its tags, its best epoch."""
-    rows = []
-    link = store.link_of(job.id)
-    if link is not None:
-        how = "extends" if link.kind == "extend" else "forked from"
-        rows.append(("lineage", f"{how} {link.parent_id[:8]} at epoch {link.start_epoch} "
-                                f"(epochs {link.start_epoch + 1}.. are this job's)"))
-    for child, kind, start in store.linked_children(job.id):
-        rows.append(("carried on", f"{kind} {child.short_id} from epoch {start} ({child.status})"))
-    tags = store.tags_of(job.id)
-    if tags:
-        rows.append(("tags", ", ".join(tags)))
-    best = best_epoch(store, job.id)
-    if best is not None:
-        rows.append(("best epoch", f"{best[0]} (FD {best[1]:.2f})"))
+    rows, d = [], lineage(store, job)
+    p = d["parent"]
+    if p is not None:
+        how = "extends" if p["kind"] == "extend" else "forked from"
+        rows.append(("lineage", f"{how} {p['id'][:8]} at epoch {p['start_epoch']} "
+                                f"(epochs {p['start_epoch'] + 1}.. are this job's)"))
+    for c in d["carried_on"]:
+        rows.append(("carried on", f"{c['kind']} {c['id'][:8]} from epoch {c['start_epoch']} ({c['status']})"))
+    if d["tags"]:
+        rows.append(("tags", ", ".join(d["tags"])))
+    if d["best_epoch"] is not None:
+        rows.append(("best epoch", f"{d['best_epoch']['epoch']} (FD {d['best_epoch']['fd']:.2f})"))
     return rows
 
 

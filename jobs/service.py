@@ -249,12 +249,25 @@ def job_dict(job: "Job", store: "Store | None" = None, *, details: bool = False)
 # ----------------------------------------------------------------------------- dashboard (ganctl ui)
 
 
+def list_jobs(store: "Store", *, status: str | None = None, arch: str | None = None, tag: str | None = None,
+              sweep: str | None = None, limit: int = 20) -> list["Job"]:
+    """`ganctl list`'s jobs (and the dashboard's), newest first: filtered by state, arch, tag and
+    sweep (an id or prefix; unknown: the store's NotFound)."""
+    sweep_id = store.get_sweep(sweep).id if sweep else None
+    if tag is None:
+        return store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
+    ids = store.tagged(tag)
+    return [j for j in store.list_jobs(status=status, arch=arch, limit=0, sweep_id=sweep_id)
+            if j.id in ids][:limit or None]
+
+
 def job_rows(store: "Store", *, status: str | None = None, arch: str | None = None,
-             limit: int = 200) -> list[dict]:
-    """`ganctl list`'s rows, JSON-safe: each job_dict plus its progress figures, newest first."""
-    jobs = store.list_jobs(status=status, arch=arch, limit=limit)
-    progress = progress_rows(store, jobs)
-    return [job_dict(j) | progress[j.id] for j in jobs]
+             limit: int = 200, tag: str | None = None, sweep: str | None = None) -> list[dict]:
+    """`ganctl list`'s rows (its filters), JSON-safe: each job_dict plus its progress figures and
+    tags, newest first."""
+    jobs = list_jobs(store, status=status, arch=arch, tag=tag, sweep=sweep, limit=limit)
+    progress, tags = progress_rows(store, jobs), store.tags_of_many(j.id for j in jobs)
+    return [job_dict(j) | progress[j.id] | {"tags": tags[j.id]} for j in jobs]
 
 
 def job_details(store: "Store", job_id: str) -> dict:

@@ -175,3 +175,13 @@ def ranking(store: "Store", sweep_id: str) -> dict:
         "finished" if states <= set(FINAL) else "running")
     return {"id": sweep.id, "state": state, "keep": sweep.keep, "sets": sets, "created_at": sweep.created_at.isoformat(),
             "jobs": rows}
+
+
+def view(store: "Store", sweep_id: str) -> dict:
+    """ranking() plus "curves": the losses and FD of its jobs in GanctlCharts.overlay's shape (the
+    dashboard's sweep page), each job labelled by its id and configuration, in rank order."""
+    from ganctl.jobs.compare import overlay_runs
+
+    data = ranking(store, sweep_id)
+    labels = {r["job"]: r["job"][:8] + "".join(f" {k}={v}" for k, v in r["config"].items()) for r in data["jobs"]}
+    return data | {"curves": overlay_runs(store, labels)}

@@ -26,7 +26,7 @@ from ganctl.web.events import Shared, stream
 from ganctl.web.security import TOKEN_HEADER, artifact_file, same_origin, token_ok
 
 HERE = Path(__file__).parent
-STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+STATUSES = ("queued", "running", "completed", "failed", "cancelled", "stopped")
 
 
 @dataclass
@@ -55,6 +55,13 @@ def _job_id(request: Request) -> str:
         raise HTTPException(404, "no such job") from None
 
 
+def _sweep_id(request: Request) -> str:
+    try:  # sweep ids are UUIDs too: canonical only, as job ids (prefixes are for the CLI)
+        return valid_job_id(request.path_params["sweep_id"])
+    except BadJobId:
+        raise HTTPException(404, "no such sweep") from None
+
+
 def _bound(action, what: str):
     """An endpoint function (Starlette treats a partial as a raw ASGI app) for one action."""
     async def endpoint(request: Request):
@@ -80,12 +87,17 @@ def create_app(cfg: Config) -> Starlette:
 
     # ------------------------------------------------------------------ pages
     async def jobs_page(request: Request):
-        return page("jobs.html", title="jobs", status=request.query_params.get("status", ""),
-                    arch=request.query_params.get("arch", ""))
+        q = request.query_params
+        return page("jobs.html", title="jobs", status=q.get("status", ""), arch=q.get("arch", ""),
+                    tag=q.get("tag", ""), sweep=q.get("sweep", ""))
 
     async def job_page(request: Request):
         job = await read(data.job, _job_id(request))
         return page("job.html", title=f"job {job['id'][:8]}", job=job)
+
+    async def sweep_page(request: Request):
+        sweep = await read(data.sweep, _sweep_id(request))
+        return page("sweep.html", title=f"sweep {sweep['id'][:8]}", sweep=sweep)
 
     async def workers_page(request: Request):
         return page("workers.html", title="workers")
@@ -103,13 +115,16 @@ def create_app(cfg: Config) -> Starlette:
             limit = int(q.get("limit", 200))
         except ValueError:
             raise HTTPException(400, "limit must be a whole number") from None
-        return status, q.get("arch") or None, max(1, min(limit, 1000))
+        return status, q.get("arch") or None, max(1, min(limit, 1000)), q.get("tag") or None, q.get("sweep") or None
 
     async def api_jobs(request: Request):
         return JSONResponse(await read(data.jobs, *_filters(request)))
 
     async def api_job(request: Request):
         return JSONResponse(await read(data.job, _job_id(request)))
+
+    async def api_sweep(request: Request):
+        return JSONResponse(await read(data.sweep, _sweep_id(request)))
 
     async def api_workers(request: Request):
         return JSONResponse(await read(data.workers))
@@ -148,6 +163,9 @@ def create_app(cfg: Config) -> Starlette:
     async def events_job(request: Request):
         return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every, shared)
 
+    async def events_sweep(request: Request):
+        return stream(request, partial(data.sweep, cfg.store, cfg.artifacts, _sweep_id(request)), cfg.every, shared)
+
     async def events_workers(request: Request):
         return stream(request, partial(data.workers, cfg.store, cfg.artifacts), cfg.every, shared)
 
@@ -165,6 +183,8 @@ def create_app(cfg: Config) -> Starlette:
 
     routes = [
         Route("/", jobs_page), Route("/jobs/{job_id}", job_page), Route("/workers", workers_page),
+        Route("/sweeps/{sweep_id}", sweep_page), Route("/api/sweeps/{sweep_id}", api_sweep),
+        Route("/events/sweeps/{sweep_id}", events_sweep),
         Route("/api", api_page),
         Route("/api/jobs", api_jobs), Route("/api/jobs/{job_id}", api_job), Route("/api/workers", api_workers),
         *[Route(f"/api/jobs/{{job_id}}/{what}", _bound(action, what), methods=["POST"])

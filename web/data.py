@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganctl.jobs import service
+from ganctl.jobs import experiments, service, sweeps
 from ganctl.web.security import artifact_url
 
 
-def jobs(store, root: Path, status: str | None = None, arch: str | None = None, limit: int = 200) -> list[dict]:
-    return service.job_rows(store, status=status or None, arch=arch or None, limit=limit)
+def jobs(store, root: Path, status: str | None = None, arch: str | None = None, limit: int = 200,
+         tag: str | None = None, sweep: str | None = None) -> list[dict]:
+    return service.job_rows(store, status=status or None, arch=arch or None, limit=limit, tag=tag or None,
+                            sweep=sweep or None)
 
 
 def job(store, root: Path, job_id: str) -> dict:
@@ -20,9 +22,15 @@ def job(store, root: Path, job_id: str) -> dict:
         a["url"] = artifact_url(root, a["path"])
     for c in d["children"]:
         c["grid_url"] = artifact_url(root, (c.get("result") or {}).get("grid"))
+    d["lineage"] = experiments.lineage(store, store.get_job(job_id)) if d["kind"] == "train" else None
     d["grid_url"] = artifact_url(root, (d.get("result") or {}).get("grid")) if d["kind"] == "sample" else None
     return d
 
 
 def workers(store, root: Path) -> list[dict]:
     return service.worker_rows(store)
+
+
+def sweep(store, root: Path, sweep_id: str) -> dict:
+    """The sweep's ranking (jobs/sweeps.ranking) and its jobs' curves for GanctlCharts.overlay."""
+    return sweeps.view(store, sweep_id)

@@ -61,6 +61,16 @@ class LineageMixin:
         q = select(job_tags_table.c.tag).where(job_tags_table.c.job_id == job_id).order_by(job_tags_table.c.tag)
         return self._read(lambda conn: [r.tag for r in conn.execute(q)])
 
+    def tags_of_many(self, job_ids: Iterable[str]) -> dict[str, list[str]]:
+        """{job id: its tags, sorted} for many jobs in one query (a page of `list` rows)."""
+        ids = list(job_ids)
+        q = (select(job_tags_table.c.job_id, job_tags_table.c.tag).where(job_tags_table.c.job_id.in_(ids))
+             .order_by(job_tags_table.c.tag))
+        out: dict[str, list[str]] = {i: [] for i in ids}
+        for r in self._read(lambda conn: conn.execute(q).all()) if ids else []:
+            out[r.job_id].append(r.tag)
+        return out
+
     def tagged(self, tag: str) -> set[str]:
         """Ids of the jobs tagged `tag`."""
         q = select(job_tags_table.c.job_id).where(job_tags_table.c.tag == tag)

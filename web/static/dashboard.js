@@ -57,7 +57,55 @@
     return tr;
   }
 
+  function lineage(l) {
+    var body = document.querySelector("#lineage tbody");
+    body.replaceChildren();
+    function add(name, cell) { var tr = row([name, cell]); tr.dataset.row = name; body.appendChild(tr); }
+    function jobLink(id, before, after) {
+      var s = el("span", before);
+      s.appendChild(link("/jobs/" + id, id.slice(0, 8)));
+      s.appendChild(document.createTextNode(after));
+      return s;
+    }
+    var p = l.parent;
+    if (p) add("parent", jobLink(p.id, (p.kind === "extend" ? "extends " : "forked from "),
+                                 " at epoch " + p.start_epoch + " (epochs " + (p.start_epoch + 1) + ".. are this job's)"));
+    l.carried_on.forEach(function (c) {
+      add("carried on", jobLink(c.id, c.kind + " ", " from epoch " + c.start_epoch + " (" + c.status + ")"));
+    });
+    if (l.sweep_id) add("sweep", link("/sweeps/" + l.sweep_id, l.sweep_id.slice(0, 8)));
+    if (l.tags.length) add("tags", l.tags.join(", "));
+    if (l.best_epoch) add("best epoch", l.best_epoch.epoch + " (FD " + num(l.best_epoch.fd, 2) + ")");
+    if (!body.children.length) body.appendChild(row(["no parent, extensions, sweep or tags"]));
+  }
+
   window.Dashboard = {
+    sweepPage: function (id, keys) {
+      showToken();
+      var plots = {};
+      var titles = {fd: "FD (lower is better)", g_loss: "g_loss", d_loss: "d_loss"};
+      listen("/events/sweeps/" + id, function (s) {
+        $("sweep-state").textContent = s.state;
+        var body = document.querySelector("#ranking tbody");
+        body.replaceChildren();
+        s.jobs.forEach(function (r) {
+          var tr = row([r.rank, link("/jobs/" + r.job, r.job.slice(0, 8))].concat(
+            keys.map(function (k) { return r.config[k]; }),
+            [r.state, r.epochs + "/" + (r.total_epochs || "?"), num(r.best_fd, 1),
+             r.best_epoch === null ? "-" : r.best_epoch, r.reason || ""]));
+          tr.dataset.id = r.job;
+          tr.dataset.status = r.state;
+          tr.children[keys.length + 2].className = "status-" + r.state;
+          body.appendChild(tr);
+        });
+        Object.keys(titles).forEach(function (k) {  // overlay() draws once: redraw on new data
+          if (plots[k]) { plots[k].destroy(); $(k + "-chart").replaceChildren(); }
+          plots[k] = GanctlCharts.overlay($(k + "-chart"), titles[k], s.curves[k]);
+        });
+      });
+    },
+
+
     jobsPage: function () {
       showToken();
       listen("/events/jobs" + location.search, function (jobs) {
@@ -65,11 +113,12 @@
         body.replaceChildren();
         jobs.forEach(function (j) {
           var fd = num(j.fd, 1) + (j.collapse ? " !" : "");
-          var tr = row([link("/jobs/" + j.id, j.id.slice(0, 8)), j.kind, j.status,
+          var state = j.status + (j.status === "stopped" && j.error ? ": " + j.error : "");
+          var tr = row([link("/jobs/" + j.id, j.id.slice(0, 8)), j.kind, state,
                         j.kind === "train" ? (j.spec.arch || "-") : "-",
                         j.kind === "train" ? j.epochs_done + "/" + (j.total_epochs || "?") : "-",
                         num(j.d_loss), num(j.g_loss), fd, j.worker ? j.worker + " (" + j.gpu + ")" : "-",
-                        when(j.created_at)]);
+                        when(j.created_at), (j.tags || []).join(", ")]);
           tr.dataset.id = j.id;
           tr.dataset.status = j.status;
           tr.children[2].className = "status-" + j.status;
@@ -131,7 +180,8 @@
         $("collapse").textContent = j.collapse_text ? "warning: " + j.collapse_text : "";
         $("error").hidden = !j.error;
         $("error").textContent = j.error || "";
-        var done = ["completed", "failed", "cancelled"].indexOf(j.status) >= 0;
+        var done = ["completed", "failed", "cancelled", "stopped"].indexOf(j.status) >= 0;
+        if (j.lineage) lineage(j.lineage);
         $("cancel").disabled = done;
         $("sample").disabled = $("eval").disabled = j.kind !== "train" || j.status !== "completed";
         if (j.kind === "train") {
