@@ -1,4 +1,4 @@
-"""What extend and fork share: print the id of the job that carries on, or follow it (--wait)."""
+"""What submit, extend and fork share: print the new job's id (or the job that carries on), or follow it (--wait)."""
 from __future__ import annotations
 
 import typer
@@ -9,7 +9,7 @@ from ganctl.cli._output import print_json
 
 
 def show(store, job, *, wait: bool, json: bool) -> None:
-    """As `submit` does: the new job's id (--json: its row); --wait follows it, exit 1 unless completed."""
+    """The new job's id (--json: its row); --wait follows it, exit 1 unless completed."""
     if not wait:
         print_json(service.job_dict(job)) if json else typer.echo(job.id)
         return

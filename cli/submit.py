@@ -7,8 +7,8 @@ from ganctl.jobs import service
 from ganctl.jobs.service import build_spec
 
 from ganctl.cli import _options as o
+from ganctl.cli._carry import show
 from ganctl.cli._errors import user_errors
-from ganctl.cli._output import print_json
 
 
 @user_errors
@@ -57,20 +57,4 @@ def submit(
     from ganctl.jobs import experiments
 
     job = experiments.submit(store, spec, tag or ())
-    if not wait:
-        if json:
-            print_json(service.job_dict(job))
-        else:
-            typer.echo(job.id)
-        return
-    from ganctl.cli.watch import end_line, follow
-
-    if not json:
-        typer.echo(job.id)
-    job = follow(store, job.id, quiet=json, err=True)
-    if json:
-        print_json(service.job_dict(job, store, details=True))
-    else:
-        end_line(job, err=True)
-    if job.status != "completed":
-        raise typer.Exit(1)
+    show(store, job, wait=wait, json=json)

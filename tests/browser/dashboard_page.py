@@ -6,11 +6,11 @@ import time
 
 
 class Page:
-    def __init__(self, chromium):
+    def __init__(self, chromium, domains=("Page", "Runtime")):  # + "Log", "Network" to collect those events
         self.b = chromium
         target = chromium.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.s = chromium.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime"):
+        for domain in domains:
             chromium.send(f"{domain}.enable", session=self.s)
 
     def goto(self, url: str) -> None:

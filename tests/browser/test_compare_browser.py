@@ -7,6 +7,7 @@ import json
 
 import pytest
 from compare_jobs import two_finished_jobs
+from dashboard_page import Page
 
 from ganctl.jobs import service
 from ganctl.jobs.compare import compare
@@ -28,20 +29,13 @@ PROBE = """JSON.stringify({
 def test_compare_page_in_headless_chromium(chromium, tmp_path):
     store = service.open_store(Settings(home=tmp_path / "home"))
     a, b = two_finished_jobs(store)
-    page = tmp_path / "compare.html"
-    page.write_text(render(store, compare(store, [a, b])))
-    url = page.resolve().as_uri()
+    html = tmp_path / "compare.html"
+    html.write_text(render(store, compare(store, [a, b])))
+    url = html.resolve().as_uri()
 
-    target = chromium.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = chromium.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    for domain in ("Page", "Runtime", "Log", "Network"):
-        chromium.send(f"{domain}.enable", session=session)
-    mark = len(chromium.events)
-    chromium.send("Page.navigate", {"url": url}, session=session)
-    chromium.wait_event("Page.loadEventFired", session=session, start=mark, timeout=60)
-    result = chromium.send("Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, session=session)
-    assert "exceptionDetails" not in result, result
-    info = json.loads(result["result"]["value"])
+    page = Page(chromium, ("Page", "Runtime", "Log", "Network"))
+    page.goto(url)
+    info, session = json.loads(page.js(PROBE)), page.s
 
     for chart, points in zip(info["charts"], ("3", "3", "2")):  # FD only at the evaluated epochs 2, 3
         assert chart["series"] == "2" and chart["points"] == points and chart["canvases"] == 1, chart
