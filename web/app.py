@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ganctl.jobs import charts, service
+from ganctl.jobs import charts, experiments, service
 from ganctl.jobs.layout import BadJobId, valid_job_id
 from ganctl.web import data
 from ganctl.web.events import Shared, stream
@@ -46,6 +46,13 @@ def _error(exc: BaseException) -> JSONResponse:
 
 def _is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError) or "StoreError" in {c.__name__ for c in type(exc).__mro__}
+
+
+def fork_args(body: dict) -> dict:
+    """`POST .../fork`'s body as experiments.fork's arguments: `epoch` (start), `epochs` (to train)
+    and spec options to change ({"lr_g": 1e-4}), which the fork validates as `ganctl fork` does."""
+    args = {k: int(body[k]) for k in ("epoch", "epochs") if body.get(k) is not None}
+    return args | {"changes": {k: v for k, v in body.items() if k not in ("epoch", "epochs")}}
 
 
 def _job_id(request: Request) -> str:
@@ -146,7 +153,9 @@ def create_app(cfg: Config) -> Starlette:
         calls = {"cancel": lambda: service.cancel(cfg.store, job_id),
                  "sample": lambda: service.queue_sample(cfg.store, job_id, n=int(body.get("n", 12)),
                                                         seed=body.get("seed")),
-                 "eval": lambda: service.queue_eval(cfg.store, job_id, n=int(body.get("n", 10_000)))}
+                 "eval": lambda: service.queue_eval(cfg.store, job_id, n=int(body.get("n", 10_000))),
+                 "extend": lambda: experiments.extend(cfg.store, job_id, epochs=int(body.get("epochs", 0))),
+                 "fork": lambda: experiments.fork(cfg.store, job_id, **fork_args(body))}
         try:
             job = await run_in_threadpool(calls[what])
         except Exception as exc:  # noqa: BLE001
@@ -188,7 +197,7 @@ def create_app(cfg: Config) -> Starlette:
         Route("/api", api_page),
         Route("/api/jobs", api_jobs), Route("/api/jobs/{job_id}", api_job), Route("/api/workers", api_workers),
         *[Route(f"/api/jobs/{{job_id}}/{what}", _bound(action, what), methods=["POST"])
-          for what in ("cancel", "sample", "eval")],
+          for what in ("cancel", "sample", "eval", "extend", "fork")],
         Route("/events/jobs", events_jobs), Route("/events/jobs/{job_id}", events_job),
         Route("/events/workers", events_workers),
         Route("/artifacts/{job_id}/{path:path}", artifact),

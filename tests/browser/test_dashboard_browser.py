@@ -106,6 +106,14 @@ def test_dashboard_live_in_chromium(chromium, served):
             "document.getElementById('grid-slider').dispatchEvent(new Event('input'))")
     assert page.js("document.getElementById('grid').dataset.epoch") == "1"
 
+    # extend it by one epoch from the page: the new linked job trains epoch 5 and its page says so
+    page.js("document.getElementById('extend-epochs').value = 1; document.getElementById('extend').click()")
+    page.wait("!!document.getElementById('new-job')", 30, "the extension's link")
+    page.goto(page.js("document.getElementById('new-job').href"))
+    page.wait("document.getElementById('status').textContent === 'completed' && "
+              "document.getElementById('epochs-done').textContent === '5'", 180, "the extension completed")
+    assert job_id[:8] in page.js("document.getElementById('lineage').textContent")
+
     # the jobs page lists it, with its state and epochs
     page.goto(f"{base}/")
     row = page.wait(f"(r => r && [r.children[2].textContent, r.children[4].textContent])"

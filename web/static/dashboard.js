@@ -161,14 +161,28 @@
       function act(what, body) {
         $("action-result").textContent = what + "…";
         post("/api/jobs/" + id + "/" + what, body).then(function (r) {
-          $("action-result").textContent = r.ok ? (what === "cancel" ? "cancel: " + r.data.status
-            : what + " job " + r.data.id.slice(0, 8) + " queued") : "refused: " + r.data.error;
-          $("action-result").className = r.ok ? "ok" : "error";
+          var out = $("action-result");
+          out.textContent = r.ok ? (what === "cancel" ? "cancel: " + r.data.status
+            : what + " job " + r.data.id.slice(0, 8) + " queued ") : "refused: " + r.data.error;
+          out.className = r.ok ? "ok" : "error";
+          if (r.ok && what !== "cancel") {  // the new job's page
+            var a = document.createElement("a");
+            a.href = "/jobs/" + r.data.id; a.id = "new-job"; a.textContent = "open it";
+            out.appendChild(a);
+          }
         });
+      }
+      function forkBody() {
+        var body = {}, epoch = $("fork-epoch").value.trim(), lr = $("fork-lr-g").value.trim();
+        if (epoch) body.epoch = Number(epoch);
+        if (lr) body.lr_g = Number(lr);
+        return body;
       }
       $("cancel").addEventListener("click", function () { act("cancel"); });
       $("sample").addEventListener("click", function () { act("sample", {n: Number($("sample-n").value)}); });
       $("eval").addEventListener("click", function () { act("eval", {n: Number($("eval-n").value)}); });
+      $("extend").addEventListener("click", function () { act("extend", {epochs: Number($("extend-epochs").value)}); });
+      $("fork").addEventListener("click", function () { act("fork", forkBody()); });
 
       listen("/events/jobs/" + id, function (j) {
         var status = j.status + (j.cancel_requested && j.status === "running" ? " (cancel requested)" : "");
@@ -184,6 +198,8 @@
         if (j.lineage) lineage(j.lineage);
         $("cancel").disabled = done;
         $("sample").disabled = $("eval").disabled = j.kind !== "train" || j.status !== "completed";
+        $("extend").disabled = $("fork").disabled =
+          j.kind !== "train" || ["completed", "cancelled", "failed"].indexOf(j.status) < 0;
         if (j.kind === "train") {
           if (!charts) charts = {loss: GanctlCharts.loss($("loss-chart"), j.epochs),
                                  quality: GanctlCharts.quality($("quality-chart"), j.metrics)};
