@@ -20,8 +20,10 @@ _MARKED_CKPT = re.compile(r"^checkpoints/(ckpt-(\d{6})\.npz)" + re.escape(MARK) 
 
 
 class Mirror:
-    def __init__(self, bucket: Bucket, job_id: str, job_dir: Path, keep: int = 3):
+    def __init__(self, bucket: Bucket, job_id: str, job_dir: Path, keep: int = 3, pinned=lambda epoch: False):
+        # pinned(epoch): kept beyond the last `keep`, as on disk (evaluated epochs: fork --epoch K, --epoch best)
         self.bucket, self.job_id, self.folder, self.keep = bucket, job_id, JobFolder(Path(job_dir)), keep
+        self.pinned = pinned
 
     def rel(self, path: Path) -> str:
         return Path(path).relative_to(self.folder.root).as_posix()
@@ -52,7 +54,7 @@ class Mirror:
 
     def push_checkpoint(self, path: Path) -> None:
         self.bucket.push_marked(self.job_id, self.rel(path), path)
-        old = self.marked_epochs()[: -self.keep]
+        old = [e for e in self.marked_epochs()[: -self.keep] if not self.pinned(e)]
         # The marker goes first: a reader never trusts a checkpoint whose file is being deleted.
         self.bucket.delete(self.job_id, [f"checkpoints/ckpt-{e:06d}.npz{MARK}" for e in old])
         self.bucket.delete(self.job_id, [f"checkpoints/ckpt-{e:06d}.npz" for e in old])

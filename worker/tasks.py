@@ -140,13 +140,14 @@ def _folder(job_id: str) -> Path:
     return job_dir(get_settings().resolved_artifacts_dir, job_id)
 
 
-def _mirror(job_id: str):
-    """The job's folder mirrored to GANCTL_ARTIFACTS_URL's bucket, or None (artifacts on disk)."""
+def _mirror(job_id: str, pinned=lambda epoch: False):
+    """The job's folder mirrored to GANCTL_ARTIFACTS_URL's bucket, or None (artifacts on disk);
+    `pinned`: checkpoints kept beyond the last three (a training job's evaluated epochs)."""
     from ganctl.jobs import objects
     from ganctl.jobs.mirror import Mirror
 
     bucket = objects.from_settings(get_settings())
-    return None if bucket is None else Mirror(bucket, job_id, _folder(job_id))
+    return None if bucket is None else Mirror(bucket, job_id, _folder(job_id), pinned=pinned)
 
 
 def _export_of(parent_id: str) -> Path:
@@ -190,10 +191,11 @@ def train_job(job: Job, lease: Lease) -> dict:
 
     # An extension / fork starts from its parent's checkpoint, linked into its own folder.
     experiments.seed_checkpoint(store(), get_settings().resolved_artifacts_dir, job.id)
-    hooks, mirror = Progress(lease), _mirror(job.id)
+    spec = TrainSpec.model_validate(job.spec)
+    hooks, mirror = Progress(lease), _mirror(job.id, pinned=lambda e: train.is_eval_epoch(spec, e))
     if mirror is not None:  # another host may have trained it so far: resume from the bucket
         mirror.pull_checkpoint()
-    result = train.run(TrainSpec.model_validate(job.spec), _folder(job.id),
+    result = train.run(spec, _folder(job.id),
                        train.Hooks(hooks.on_epoch if mirror is None else _grid_urls(hooks.on_epoch, mirror),
                                    hooks.on_batch, hooks.should_stop,
                                    *(() if mirror is None else (mirror.on_saved,))))

@@ -175,7 +175,8 @@ def _port_open(url: str) -> bool:
 
 def test_only_whole_verified_sets_are_read(tmp_path, s3, monkeypatch):
     """A checkpoint counts only with its marker and a matching sha256 (else the previous one);
-    the last `keep` are kept; an export without its manifest is refused in one line."""
+    the last `keep` are kept, and pinned (evaluated) epochs beyond them; an export without its
+    manifest is refused in one line."""
     import numpy as np
 
     from ganctl.jobs.mirror import Mirror
@@ -186,13 +187,13 @@ def test_only_whole_verified_sets_are_read(tmp_path, s3, monkeypatch):
         monkeypatch.setenv(k, v)
     job_id = "0b7c4d7e-9a43-4c51-8f0e-3d2a1c9b8e70"
     bucket = Bucket("s3://ganctl/runs", endpoint, "us-east-1")
-    writer = Mirror(bucket, job_id, tmp_path / "a" / job_id)
+    writer = Mirror(bucket, job_id, tmp_path / "a" / job_id, pinned=lambda e: e == 1)
     for epoch in range(1, 6):
         path = writer.folder.checkpoints / f"ckpt-{epoch:06d}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, epoch=np.int64(epoch))
         writer.on_saved("checkpoint", path)
-    assert writer.marked_epochs() == [3, 4, 5]
+    assert writer.marked_epochs() == [1, 3, 4, 5]  # 1: an evaluated epoch (fork --epoch 1, --epoch best)
     # Epoch 6 uploaded but its marker never was (killed in between): not trusted.
     client.put_object(Bucket="ganctl", Key=f"runs/{job_id}/checkpoints/ckpt-000006.npz", Body=b"half")
     # Epoch 5 tampered after its marker: refused by sha256, epoch 4 is the one resumed from.
