@@ -24,11 +24,14 @@ def ui(host: Host = "127.0.0.1", port: Port = 8765) -> None:
     if not is_loopback(host) and not s.ui_token:
         raise CliError(f"--host {host} is not a loopback address: set GANCTL_UI_TOKEN to serve beyond this machine")
     token = s.ui_token or secrets.token_urlsafe(24)
+    service.check_artifacts()  # a bucket that does not answer: one line now, not a 404 per picture
     import uvicorn
 
+    from ganctl.jobs import objects
     from ganctl.web.app import Config, create_app
 
-    app = create_app(Config(store=service.open_store(s), artifacts=s.resolved_artifacts_dir, token=token))
+    app = create_app(Config(store=service.open_store(s), artifacts=s.resolved_artifacts_dir, token=token,
+                            bucket=objects.from_settings(s)))
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"ganctl ui: serving {s.resolved_database_url.split('@')[-1]}")
     typer.echo(f"    http://{shown}:{port}/?token={token}", err=False)

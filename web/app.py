@@ -23,7 +23,7 @@ from ganctl.jobs import charts, experiments, service
 from ganctl.jobs.layout import BadJobId, valid_job_id
 from ganctl.web import data
 from ganctl.web.events import Shared, stream
-from ganctl.web.security import TOKEN_HEADER, artifact_file, same_origin, token_ok
+from ganctl.web.security import TOKEN_HEADER, artifact_file, artifact_target, same_origin, token_ok
 
 HERE = Path(__file__).parent
 STATUSES = ("queued", "running", "completed", "failed", "cancelled", "stopped")
@@ -35,6 +35,7 @@ class Config:
     artifacts: Path
     token: str
     every: float = 1.0  # seconds between two store polls of one event stream
+    bucket: object = None  # ganctl.jobs.objects.Bucket when artifacts live in S3 (GANCTL_ARTIFACTS_URL)
 
 
 def _error(exc: BaseException) -> JSONResponse:
@@ -179,10 +180,24 @@ def create_app(cfg: Config) -> Starlette:
         return stream(request, partial(data.workers, cfg.store, cfg.artifacts), cfg.every, shared)
 
     async def artifact(request: Request):
-        path = artifact_file(cfg.artifacts, request.path_params["job_id"], request.path_params["path"])
+        job_id, rel = request.path_params["job_id"], request.path_params["path"]
+        path = artifact_file(cfg.artifacts, job_id, rel)
+        if path is None and cfg.bucket is not None:  # not on this host yet: from the bucket into the cache
+            path = await run_in_threadpool(_from_bucket, job_id, rel)
         if path is None:
             raise HTTPException(404, "no such artifact")
         return FileResponse(path)
+
+    def _from_bucket(job_id: str, rel: str) -> Path | None:
+        from ganctl.jobs.objects import ObjectStoreError
+
+        target = artifact_target(cfg.artifacts, job_id, rel)
+        if target is None:
+            return None
+        try:
+            return cfg.bucket.download(job_id, target.relative_to(cfg.artifacts.resolve() / job_id).as_posix(), target)
+        except ObjectStoreError:
+            return None
 
     async def not_found(request: Request, exc: HTTPException):
         if request.url.path.startswith(("/api/", "/events/", "/artifacts/")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,23 +35,35 @@ def same_origin(origin: str | None, host_header: str | None) -> bool:
     return bool(host_header) and parts.netloc == host_header and parts.scheme in ("http", "https")
 
 
-def artifact_file(root: Path, job_id: str, rel: str) -> Path | None:
-    """The file <root>/<job id>/<rel>, only when it is a regular file under that job's folder
-    (symlinks and `..` resolved); None otherwise (the route answers 404)."""
+_OBJECT = re.compile(r"/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/(.+)$")
+
+
+def artifact_target(root: Path, job_id: str, rel: str) -> Path | None:
+    """<root>/<job id>/<rel> when it lies under that job's folder (symlinks and `..` resolved),
+    whether or not it exists yet; None otherwise."""
     try:
         base = job_dir(root, job_id).resolve()
     except BadJobId:
         return None
     target = (base / rel).resolve()
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target
+    return target if target.is_relative_to(base) and target != base else None
+
+
+def artifact_file(root: Path, job_id: str, rel: str) -> Path | None:
+    """The file <root>/<job id>/<rel>, only when it is a regular file under that job's folder;
+    None otherwise (the route answers 404)."""
+    target = artifact_target(root, job_id, rel)
+    return target if target is not None and target.is_file() else None
 
 
 def artifact_url(root: Path, path: str | None) -> str | None:
-    """The /artifacts/... URL of a recorded file path, when it lies under the artifacts root."""
+    """The /artifacts/... URL of a recorded file path, when it lies under the artifacts root, or
+    of a recorded s3://bucket/prefix/<job id>/<rel> object (the route fetches it from the bucket)."""
     if not path:
         return None
+    if path.startswith("s3://"):
+        m = _OBJECT.search(path)
+        return f"/artifacts/{m.group(1)}/{m.group(2)}" if m else None
     try:
         rel = Path(path).resolve().relative_to(Path(root).resolve())
     except ValueError:

@@ -216,3 +216,35 @@ def test_a_bad_url_is_one_line(tmp_path):
     env = rel_env(tmp_path / "home", None, GANCTL_ARTIFACTS_URL="ftp://x/y", GANCTL_ARTIFACTS_DIR=str(tmp_path / "l"))
     assert _refused(env, "submit", "--arch", "dcgan", "--epochs", "1") == \
         "error: GANCTL_ARTIFACTS_URL 'ftp://x/y' is not s3://bucket[/prefix]"
+
+
+def test_dashboard_serves_grids_from_the_bucket(tmp_path, s3, monkeypatch):
+    """`ganctl ui` on a host without the job's files: the job's grid (recorded as an s3:// object)
+    gets an /artifacts/ URL, fetched from the bucket into the local cache; a missing object and a
+    `../` path are 404s."""
+    from starlette.testclient import TestClient
+
+    from ganctl.jobs import service
+    from ganctl.jobs.config import Settings
+    from ganctl.jobs.objects import Bucket
+    from ganctl.web.app import Config, create_app
+
+    endpoint, client = s3
+    for k, v in KEYS.items():
+        monkeypatch.setenv(k, v)
+    store = service.open_store(Settings(home=tmp_path / "home"))
+    job = store.claim(store.create_job("train", {"arch": "dcgan", "epochs": 1}, total_epochs=1).id,
+                      worker="w@h", gpu=None, lease_s=60)
+    png = b"\x89PNG grid of epoch 1"
+    client.put_object(Bucket="ganctl", Key=f"runs/{job.id}/grids/epoch_0001.png", Body=png)
+    store.record_grid(job.id, job.attempts, 1, png, f"s3://ganctl/runs/{job.id}/grids/epoch_0001.png")
+    cache = tmp_path / "cache"
+    app = TestClient(create_app(Config(store=store, artifacts=cache, token="t", every=0.05,
+                                       bucket=Bucket("s3://ganctl/runs", endpoint, "us-east-1"))))
+    url = app.get(f"/api/jobs/{job.id}").json()["grids"][0]["url"]
+    assert url == f"/artifacts/{job.id}/grids/epoch_0001.png"
+    got = app.get(url)
+    assert got.status_code == 200 and got.content == png
+    assert (cache / job.id / "grids" / "epoch_0001.png").read_bytes() == png  # cached on this host
+    assert app.get(f"/artifacts/{job.id}/grids/epoch_0002.png").status_code == 404
+    assert app.get(f"/artifacts/{job.id}/%2e%2e/%2e%2e/home/ganctl.db").status_code == 404
