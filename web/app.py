@@ -70,6 +70,18 @@ def _sweep_id(request: Request) -> str:
         raise HTTPException(404, "no such sweep") from None
 
 
+def _job_ids(request: Request) -> list[str]:
+    """?ids=<id>,<id>,...: canonical job ids (the compare page), 2 to 12 of them."""
+    raw = [i for i in request.query_params.get("ids", "").split(",") if i]
+    try:
+        ids = [valid_job_id(i) for i in raw]
+    except BadJobId:
+        raise HTTPException(404, "no such job") from None
+    if not 2 <= len(ids) <= 12:
+        raise HTTPException(400, "compare takes 2 to 12 job ids: ?ids=<id>,<id>")
+    return ids
+
+
 def _bound(action, what: str):
     """An endpoint function (Starlette treats a partial as a raw ASGI app) for one action."""
     async def endpoint(request: Request):
@@ -106,6 +118,16 @@ def create_app(cfg: Config) -> Starlette:
     async def sweep_page(request: Request):
         sweep = await read(data.sweep, _sweep_id(request))
         return page("sweep.html", title=f"sweep {sweep['id'][:8]}", sweep=sweep)
+
+    async def compare_page(request: Request):
+        view = await read(data.compare, _job_ids(request))
+        return page("compare.html", title="compare", view=view)
+
+    async def api_compare(request: Request):
+        return JSONResponse(await read(data.compare, _job_ids(request)))
+
+    async def events_compare(request: Request):
+        return stream(request, partial(data.compare, cfg.store, cfg.artifacts, _job_ids(request)), cfg.every, shared)
 
     async def workers_page(request: Request):
         return page("workers.html", title="workers")
@@ -209,6 +231,7 @@ def create_app(cfg: Config) -> Starlette:
         Route("/", jobs_page), Route("/jobs/{job_id}", job_page), Route("/workers", workers_page),
         Route("/sweeps/{sweep_id}", sweep_page), Route("/api/sweeps/{sweep_id}", api_sweep),
         Route("/events/sweeps/{sweep_id}", events_sweep),
+        Route("/compare", compare_page), Route("/api/compare", api_compare), Route("/events/compare", events_compare),
         Route("/api", api_page),
         Route("/api/jobs", api_jobs), Route("/api/jobs/{job_id}", api_job), Route("/api/workers", api_workers),
         *[Route(f"/api/jobs/{{job_id}}/{what}", _bound(action, what), methods=["POST"])

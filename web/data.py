@@ -34,3 +34,18 @@ def workers(store, root: Path) -> list[dict]:
 def sweep(store, root: Path, sweep_id: str) -> dict:
     """The sweep's ranking (jobs/sweeps.ranking) and its jobs' curves for GanctlCharts.overlay."""
     return sweeps.view(store, sweep_id)
+
+
+def compare(store, root: Path, ids: list[str]) -> dict:
+    """jobs/compare.compare's table of these jobs, their curves (GanctlCharts.overlay's shape) and,
+    for the last epochs every job has a grid of, each job's grid URL: the compare page."""
+    from ganctl.jobs.compare import compare as side_by_side
+    from ganctl.jobs.compare import overlay_runs
+
+    data = side_by_side(store, ids)
+    labels = {r["id"]: r["id"][:8] + "".join(f" {k}={r['options'][k]}" for k in data["differ"]) for r in data["jobs"]}
+    grids = {i: {g.epoch: artifact_url(root, g.path) for g in store.grids(i)} for i in labels}
+    common = sorted(set.intersection(*(set(g) for g in grids.values())))[-3:] if grids else []
+    return data | {"labels": labels, "curves": overlay_runs(store, labels),
+                   "grids": [{"epoch": e, "jobs": [{"id": i, "label": labels[i], "url": grids[i][e]} for i in labels]}
+                             for e in common]}

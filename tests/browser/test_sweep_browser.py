@@ -52,6 +52,18 @@ def test_the_sweep_page_ranks_its_jobs_and_overlays_their_curves(chromium, tmp_p
         if os.environ.get("GANCTL_TEST_SCREENSHOTS") == "1":  # as test_dashboard_browser.py
             page.screenshot(Path(__file__).parents[2] / "docs" / "dashboard-sweep.png")
 
+        # tick two jobs in the jobs table and compare them: their rows and one curve each
+        page.goto(f"http://127.0.0.1:{port}/?sweep={sweep}")
+        page.wait(f"!!document.querySelector('input.pick[data-id=\"{ids[0]}\"]')", 30, "the jobs' boxes")
+        for i in (ids[0], ids[2]):
+            page.js(f"document.querySelector('input.pick[data-id=\"{i}\"]').click()")
+        page.js("document.getElementById('compare-picked').click()")
+        compared = page.wait("(r => r.length ? r : null)([...document.querySelectorAll('#compare tbody tr')]"
+                             ".map(r => r.dataset.id))", 30, "the compare table")
+        assert compared == [ids[0], ids[2]], compared
+        chart = page.wait(CHART, 30, "the compare page's FD chart")
+        assert chart["series"] == "2" and chart["canvases"] == 1, chart
+
         page.goto(f"http://127.0.0.1:{port}/jobs/{ids[2]}")
         sweep_link = page.wait("(a => a && a.getAttribute('href'))(document.querySelector("
                                "'#lineage tr[data-row=\"sweep\"] a'))", 30, "the lineage's sweep link")

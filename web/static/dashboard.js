@@ -106,8 +106,56 @@
     },
 
 
+    comparePage: function (ids, keys) {
+      showToken();
+      var plots = {};
+      var titles = {fd: "FD (lower is better)", g_loss: "g_loss", d_loss: "d_loss"};
+      listen("/events/compare?ids=" + ids.join(","), function (v) {
+        var body = document.querySelector("#compare tbody");
+        body.replaceChildren();
+        v.jobs.forEach(function (r) {
+          var best = num(r.best_fd, 1) + (r.best_epoch === null ? "" : " (epoch " + r.best_epoch + ")");
+          var tr = row([link("/jobs/" + r.id, r.id.slice(0, 8)), r.status].concat(
+            keys.map(function (k) { return r.options[k]; }),
+            [r.epochs, num(r.fd, 1), best, num(r.kid), num(r.recall), num(r.seconds, 0)]));
+          tr.dataset.id = r.id;
+          body.appendChild(tr);
+        });
+        Object.keys(titles).forEach(function (k) {  // overlay() draws once: redraw on new data
+          if (plots[k]) { plots[k].destroy(); $(k + "-chart").replaceChildren(); }
+          plots[k] = GanctlCharts.overlay($(k + "-chart"), titles[k], v.curves[k]);
+        });
+        var grids = $("compare-grids");
+        grids.replaceChildren();
+        if (!v.grids.length) grids.appendChild(el("p", "no epoch has a grid in every job yet"));
+        v.grids.forEach(function (g) {
+          grids.appendChild(el("h3", "epoch " + g.epoch));
+          var box = el("div"); box.className = "grids"; box.dataset.epoch = g.epoch;
+          g.jobs.forEach(function (j) {
+            var fig = el("figure"), img = el("img");
+            img.className = "epoch-grid"; img.alt = j.label + ", epoch " + g.epoch; img.dataset.job = j.id;
+            if (j.url) img.src = j.url;
+            fig.appendChild(img); fig.appendChild(el("figcaption", j.label)); box.appendChild(fig);
+          });
+          grids.appendChild(box);
+        });
+      });
+    },
+
     jobsPage: function () {
       showToken();
+      var picked = {};  // job id -> ticked for compare (kept across the stream's redraws)
+      function ticked() { return Object.keys(picked).filter(function (k) { return picked[k]; }); }
+      function pickBox(id) {
+        var cb = el("input"); cb.type = "checkbox"; cb.className = "pick"; cb.dataset.id = id;
+        cb.checked = !!picked[id];
+        cb.addEventListener("change", function () {
+          picked[id] = cb.checked;
+          $("compare-picked").disabled = ticked().length < 2;
+        });
+        return cb;
+      }
+      $("compare-picked").addEventListener("click", function () { location.href = "/compare?ids=" + ticked().join(","); });
       listen("/events/jobs" + location.search, function (jobs) {
         var body = document.querySelector("#jobs tbody");
         body.replaceChildren();
@@ -118,7 +166,8 @@
                         j.kind === "train" ? (j.spec.arch || "-") : "-",
                         j.kind === "train" ? j.epochs_done + "/" + (j.total_epochs || "?") : "-",
                         num(j.d_loss), num(j.g_loss), fd, j.worker ? j.worker + " (" + j.gpu + ")" : "-",
-                        when(j.created_at), (j.tags || []).join(", ")]);
+                        when(j.created_at), (j.tags || []).join(", "),
+                        j.kind === "train" ? pickBox(j.id) : ""]);
           tr.dataset.id = j.id;
           tr.dataset.status = j.status;
           tr.children[2].className = "status-" + j.status;
