@@ -40,6 +40,20 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
 
 
 CURVES = ("g_loss", "d_loss", "fd")
+GRID_EPOCHS = 3  # how many of the latest epochs that every job has a grid of are shown
+
+
+def labels(data: dict) -> dict[str, str]:
+    """{job id: "03f6f552 lr_g=0.0002 loss=bce"}: each job of compare()'s result named by its id
+    and the options that differ, in its order (curve legends, grid captions)."""
+    return {r["id"]: r["id"][:8] + "".join(f" {k}={r['options'][k]}" for k in data["differ"]) for r in data["jobs"]}
+
+
+def same_epoch_grids(store: "Store", ids: list[str], with_png: bool = False) -> list[tuple[int, dict]]:
+    """[(epoch, {job id: GridRow})] for the latest GRID_EPOCHS epochs every job has a grid of."""
+    grids = {i: {g.epoch: g for g in store.grids(i, with_png=with_png)} for i in ids}
+    common = sorted(set.intersection(*(set(g) for g in grids.values())))[-GRID_EPOCHS:] if grids else []
+    return [(e, {i: grids[i][e] for i in ids}) for e in common]
 
 
 def overlay_runs(store: "Store", labels: dict[str, str]) -> dict[str, list[dict]]:

@@ -7,14 +7,11 @@ import html
 from typing import TYPE_CHECKING
 
 from ganctl.jobs import charts
-from ganctl.jobs.compare import overlay_runs
+from ganctl.jobs.compare import labels, overlay_runs, same_epoch_grids
 from ganctl.jobs.report import data_uri, standalone_page
 
 if TYPE_CHECKING:
     from ganctl.jobs.store.repo import Store
-
-GRID_EPOCHS = 3  # the latest epochs that every job has a grid of
-
 
 def _e(v) -> str:
     return html.escape("" if v is None else str(v), quote=True)
@@ -38,17 +35,12 @@ def _table(data: dict) -> str:
     return f'<table id="compare"><tr>{head}</tr>\n' + "\n".join(rows) + "</table>"
 
 
-def _label(row: dict, differ: list[str]) -> str:
-    return row["id"][:8] + "".join(f" {k}={row['options'][k]}" for k in differ)
-
-
 def render(store: "Store", data: dict) -> str:
     """The page for `data` (jobs/compare.compare's result), reading curves and grids from the store."""
-    labels = {r["id"]: _label(r, data["differ"]) for r in data["jobs"]}
-    ids = list(labels)
-    runs = overlay_runs(store, labels)
-    grids = {i: {g.epoch: g.png for g in store.grids(i, with_png=True) if g.png} for i in ids}
-    common = sorted(set.intersection(*(set(g) for g in grids.values())))[-GRID_EPOCHS:] if grids else []
+    names = labels(data)
+    ids = list(names)
+    runs = overlay_runs(store, names)
+    common = same_epoch_grids(store, ids, with_png=True)
     calls = "\n".join(f'GanctlCharts.overlay(document.getElementById("{k}-chart"), {charts.js_value(title)}, '
                       f"{charts.js_value(runs[k])});"
                       for k, title in (("g_loss", "g_loss"), ("d_loss", "d_loss"), ("fd", "FD (lower is better)")))
@@ -57,9 +49,9 @@ def render(store: "Store", data: dict) -> str:
             '<div id="fd-chart" class="chart"></div></div>', "<h2>Grids of the same epochs</h2>"]
     if not common:
         body.append('<p class="muted">No epoch has a grid in every job.</p>')
-    for epoch in common:
+    for epoch, grids in common:
         figs = "".join(f'<figure><img class="epoch-grid" data-job="{_e(i)}" data-epoch="{epoch}" '
-                       f'alt="{_e(labels[i])}, epoch {epoch}" src="{data_uri(grids[i][epoch])}">'
-                       f"<figcaption>{_e(labels[i])}</figcaption></figure>" for i in ids)
+                       f'alt="{_e(names[i])}, epoch {epoch}" src="{data_uri(grids[i].png)}">'
+                       f"<figcaption>{_e(names[i])}</figcaption></figure>" for i in ids)
         body += [f"<h3>epoch {epoch}</h3>", f'<div class="grids" data-epoch="{epoch}">{figs}</div>']
     return standalone_page(f"ganctl compare {' '.join(i[:8] for i in ids)}", body, calls)

@@ -40,12 +40,11 @@ def compare(store, root: Path, ids: list[str]) -> dict:
     """jobs/compare.compare's table of these jobs, their curves (GanctlCharts.overlay's shape) and,
     for the last epochs every job has a grid of, each job's grid URL: the compare page."""
     from ganctl.jobs.compare import compare as side_by_side
-    from ganctl.jobs.compare import overlay_runs
+    from ganctl.jobs.compare import labels, overlay_runs, same_epoch_grids
 
     data = side_by_side(store, ids)
-    labels = {r["id"]: r["id"][:8] + "".join(f" {k}={r['options'][k]}" for k in data["differ"]) for r in data["jobs"]}
-    grids = {i: {g.epoch: artifact_url(root, g.path) for g in store.grids(i)} for i in labels}
-    common = sorted(set.intersection(*(set(g) for g in grids.values())))[-3:] if grids else []
-    return data | {"labels": labels, "curves": overlay_runs(store, labels),
-                   "grids": [{"epoch": e, "jobs": [{"id": i, "label": labels[i], "url": grids[i][e]} for i in labels]}
-                             for e in common]}
+    names = labels(data)
+    return data | {"labels": names, "curves": overlay_runs(store, names),
+                   "grids": [{"epoch": e, "jobs": [{"id": i, "label": names[i], "url": artifact_url(root, g.path)}
+                                                   for i, g in rows.items()]}
+                             for e, rows in same_epoch_grids(store, list(names))]}
