@@ -1,4 +1,4 @@
-"""PNG pictures of a run: sample grids, single samples, the loss chart. Pillow + numpy only.
+"""PNG pictures of a run: sample grids, single samples, line charts (the loss chart). Pillow + numpy only.
 
 TensorFlow is never imported here (the CLI renders pictures too). Every writer returns the PNG
 bytes and, when given a path, writes them atomically (ganctl.jobs.layout.write_atomic: a unique
@@ -30,6 +30,9 @@ BACKGROUND = (255, 255, 255)
 AXIS = (40, 40, 40)
 GRIDLINE = (225, 225, 225)
 LINE_COLOURS = {"d_loss": (31, 119, 180), "g_loss": (255, 127, 14)}
+# Other series, in order (matplotlib's tab10 without the two above).
+SERIES_COLOURS = ((44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194),
+                  (127, 127, 127), (188, 189, 34), (23, 190, 207), (31, 119, 180), (255, 127, 14))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -177,14 +180,27 @@ def _tick_label(v: float, step: float) -> str:
 def loss_plot_png(epochs: Sequence[int], d_loss: Sequence[float], g_loss: Sequence[float],
                   path: Path | str | None = None, size: tuple[int, int] = (640, 400), *,
                   title: str = "GAN losses per epoch") -> bytes:
-    """A line chart of discriminator and generator loss per epoch, drawn with ImageDraw: axes,
-    numbered ticks, light grid, two coloured lines with point markers, legend, title.
-    NaN/inf points are skipped (the line breaks there); one epoch draws two single points."""
-    epochs = [float(e) for e in epochs]
-    series = {"d_loss": [float(v) for v in d_loss], "g_loss": [float(v) for v in g_loss]}
-    if not (len(epochs) == len(series["d_loss"]) == len(series["g_loss"])):
+    """A line chart of discriminator and generator loss per epoch (see line_chart_png)."""
+    if not (len(epochs) == len(d_loss) == len(g_loss)):
         raise ValueError(f"epochs, d_loss and g_loss differ in length: "
-                         f"{len(epochs)}, {len(series['d_loss'])}, {len(series['g_loss'])}")
+                         f"{len(epochs)}, {len(d_loss)}, {len(g_loss)}")
+    return line_chart_png({"d_loss": (epochs, d_loss), "g_loss": (epochs, g_loss)}, path, size,
+                          title=title, x_label="epoch", y_label="loss", integer_x=True)
+
+
+def line_chart_png(series: dict[str, tuple[Sequence[float], Sequence[float]]],
+                   path: Path | str | None = None, size: tuple[int, int] = (640, 400), *,
+                   title: str, x_label: str, y_label: str, integer_x: bool = False) -> bytes:
+    """A line chart drawn with ImageDraw: axes, numbered ticks, light grid, one coloured line with
+    point markers per series (name -> (xs, ys)), legend, title. NaN/inf points are skipped (the
+    line breaks there); a single point draws as a marker. Colours: LINE_COLOURS by name, else
+    SERIES_COLOURS in order."""
+    series = {name: ([float(x) for x in xs], [float(y) for y in ys]) for name, (xs, ys) in series.items()}
+    for name, (xs, ys) in series.items():
+        if len(xs) != len(ys):
+            raise ValueError(f"series {name}: {len(xs)} x values but {len(ys)} y values")
+    colours = {name: LINE_COLOURS.get(name, SERIES_COLOURS[i % len(SERIES_COLOURS)])
+               for i, name in enumerate(series)}
     width, height = size
     if width < 200 or height < 150:
         raise ValueError(f"plot size {size} too small (at least 200x150)")
@@ -195,7 +211,7 @@ def loss_plot_png(epochs: Sequence[int], d_loss: Sequence[float], g_loss: Sequen
     left, right, top, bottom = 64, width - 20, 50, height - 46
     inset = 10  # keeps the first and last points off the axes
 
-    finite = [v for vals in series.values() for v in vals if math.isfinite(v)]
+    finite = [y for xs, ys in series.values() for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)]
     y_lo, y_hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     if y_hi - y_lo < 1e-12:
         margin = max(abs(y_lo) * 0.1, 0.5)
@@ -207,11 +223,14 @@ def loss_plot_png(epochs: Sequence[int], d_loss: Sequence[float], g_loss: Sequen
     y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     y_lo, y_hi = min(y_lo, y_ticks[0]), max(y_hi, y_ticks[-1])
 
-    x_fin = [e for e in epochs if math.isfinite(e)]
+    x_fin = [x for xs, _ in series.values() for x in xs if math.isfinite(x)]
     x_lo, x_hi = (min(x_fin), max(x_fin)) if x_fin else (0.0, 1.0)
     if x_hi - x_lo < 1e-12:
         x_lo, x_hi = x_lo - 1, x_hi + 1
-    x_ticks = [t for t in nice_ticks(x_lo, x_hi, target=8) if float(t).is_integer()] or [x_lo, x_hi]
+    x_ticks = nice_ticks(x_lo, x_hi, target=8)
+    if integer_x:
+        x_ticks = [t for t in x_ticks if float(t).is_integer()] or [x_lo, x_hi]
+    x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
 
     def px(x: float) -> float:
         return left + inset + (x - x_lo) / (x_hi - x_lo) * (right - left - 2 * inset)
@@ -229,20 +248,21 @@ def loss_plot_png(epochs: Sequence[int], d_loss: Sequence[float], g_loss: Sequen
         x = px(t)
         draw.line([(x, top), (x, bottom)], fill=GRIDLINE)
         draw.line([(x, bottom), (x, bottom + 5)], fill=AXIS)
-        draw_text(draw, (x, bottom + 8), f"{int(t)}", f_small, AXIS, "center", "top")
+        draw_text(draw, (x, bottom + 8), f"{int(t)}" if integer_x else _tick_label(t, x_step), f_small, AXIS,
+                  "center", "top")
     draw.line([(left, top), (left, bottom), (right, bottom)], fill=AXIS, width=1)
-    draw_text(draw, ((left + right) / 2, height - 6), "epoch", f_small, AXIS, "center", "bottom")
-    draw_text(draw, (8, (top + bottom) / 2), "loss", f_small, AXIS, "left", "middle")
+    draw_text(draw, ((left + right) / 2, height - 6), x_label, f_small, AXIS, "center", "bottom")
+    draw_text(draw, (8, (top + bottom) / 2), y_label, f_small, AXIS, "left", "middle")
     draw_text(draw, (width / 2, 8), title, f_title, AXIS, "center", "top")
 
     # lines: break at non-finite points, mark every finite point
-    for name, values in series.items():
-        colour = LINE_COLOURS[name]
+    for name, (xs, ys) in series.items():
+        colour = colours[name]
         segment: list[tuple[float, float]] = []
         segments = []
-        for e, v in zip(epochs, values):
-            if math.isfinite(e) and math.isfinite(v):
-                segment.append((px(e), py(v)))
+        for x, v in zip(xs, ys):
+            if math.isfinite(x) and math.isfinite(v):
+                segment.append((px(x), py(v)))
             elif segment:
                 segments.append(segment)
                 segment = []
@@ -259,7 +279,7 @@ def loss_plot_png(epochs: Sequence[int], d_loss: Sequence[float], g_loss: Sequen
     for name in reversed(list(series)):
         x -= text_size(draw, name, f_small)[0]
         draw_text(draw, (x, y), name, f_small, AXIS, "left", "middle")
-        draw.line([(x - 26, y), (x - 6, y)], fill=LINE_COLOURS[name], width=3)
+        draw.line([(x - 26, y), (x - 6, y)], fill=colours[name], width=3)
         x -= 40
 
     data = png_bytes(image)

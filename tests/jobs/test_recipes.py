@@ -58,6 +58,24 @@ def _h5_arrays(spec, path):
     return generator.get_weights()
 
 
+def _assert_checkpoint_restores_the_average(spec, workdir):
+    """A fresh job restoring epoch 1's checkpoint holds epoch 1's average (the generator exported
+    after epoch 1), not an average restarted from the restored raw weights."""
+    from ganctl.jobs.checkpoints import Checkpoints
+    from ganctl.jobs.layout import JobFolder
+
+    gan, _ = train.build(spec, "fp32")
+    assert Checkpoints(JobFolder(workdir).checkpoints).restore_latest(gan.state_variables()) == 1
+    averaged = [v.numpy() for v in gan.ema_generator.trainable_variables]
+    exported = sample.untrained_generator(spec)
+    exported.load_weights(JobFolder(workdir).export / "generator.h5")
+    raw = [v.numpy() for v in gan.generator.trainable_variables]
+    for a, e in zip(averaged, [v.numpy() for v in exported.trainable_variables]):
+        np.testing.assert_array_equal(a, e)
+    # Two steps into the warm-up ramp the average is close to the raw weights, but not them.
+    assert any(not np.array_equal(a, r) for a, r in zip(averaged, raw))
+
+
 @pytest.mark.parametrize("switches", [
     dict(arch="dcgan", recipe="modern", r1=1.0, augment="translation,cutout,color"),  # BatchNorm generator
     dict(arch="upsample", loss="wgan-gp", ema=0.99, augment="color"),  # sigmoid D made linear
@@ -68,6 +86,8 @@ def test_switches_train_resume_the_same_ema_and_export_both_generators(switches,
     assert all(np.isfinite([straight.d_loss, straight.g_loss]))
     one = spec.model_copy(update={"epochs": 1})
     train.run(one, tmp_path / "resumed")
+    if spec.training.ema:
+        _assert_checkpoint_restores_the_average(spec, tmp_path / "resumed")
     resumed = train.run(spec, tmp_path / "resumed")
     assert resumed.resumed_from == 1
     for name in ("generator.h5", "generator_raw.h5"):
