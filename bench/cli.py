@@ -6,15 +6,25 @@ The references, in the same run: a bare `python -c "import ganctl"` (the interpr
 importing the libraries every store-reading command needs (typer, SQLAlchemy with its ORM for the
 typed models, pydantic-settings): the floor below which these libraries cannot go.
 The store holds one finished training job with 20 epoch rows, written directly (no TensorFlow).
+
+The four processes run in turn within each repetition (not in four blocks), so a change in the
+machine's load falls on all of them alike; each is reported as median wall seconds and median CPU
+seconds (user + system of the child), the latter barely moved by other processes on a shared
+machine. The load average and the CPU model are printed with the figures.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import statistics
+import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 
-from bench.common import ganctl_argv, scratch_env, timed
+from bench.common import ganctl_argv, scratch_env
 
 
 def seed_store(home: Path) -> str:
@@ -29,24 +39,60 @@ def seed_store(home: Path) -> str:
     return job.id
 
 
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def interleaved(runs: dict[str, list[str]], env: dict, reps: int) -> dict[str, tuple[float, float]]:
+    """name -> (median wall s, median CPU s) over `reps` rounds, each round running every argv once."""
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, argv in runs.items():
+            c0, t0 = _child_cpu(), time.perf_counter()
+            subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(_child_cpu() - c0)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runs}
+
+
+def cpu_model() -> str:
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "unknown CPU"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    kinds = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{model} ({', '.join(kinds) or 'no AVX2'}), {os.cpu_count()} CPUs"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=10)
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         job_id = seed_store(home)
         env = scratch_env(home)
-        floor, _ = timed([sys.executable, "-c", "import ganctl"], env, args.reps)
-        libs, _ = timed([sys.executable, "-c", "import typer, sqlalchemy.orm, pydantic_settings"], env, args.reps)
-        status, _ = timed([*ganctl_argv(), "status", job_id[:8]], env, args.reps)
-        listing, _ = timed([*ganctl_argv(), "list"], env, args.reps)
-    print(f"python -c 'import ganctl' (reference): {floor:.3f} s")
-    print(f"python -c 'import typer, sqlalchemy.orm, pydantic_settings' (library floor): {libs:.3f} s")
-    for name, took in (("ganctl status <id>", status), ("ganctl list", listing)):
+        got = interleaved({
+            "interpreter": [sys.executable, "-c", "import ganctl"],
+            "libs": [sys.executable, "-c", "import typer, sqlalchemy.orm, pydantic_settings"],
+            "status": [*ganctl_argv(), "status", job_id[:8]],
+            "list": [*ganctl_argv(), "list"],
+        }, env, args.reps)
+    load_after = os.getloadavg()
+    print(f"{cpu_model()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    (floor, floor_cpu), (libs, libs_cpu) = got["interpreter"], got["libs"]
+    print(f"python -c 'import ganctl' (reference): {floor:.3f} s  (CPU {floor_cpu:.3f} s)")
+    print(f"python -c 'import typer, sqlalchemy.orm, pydantic_settings' (library floor): {libs:.3f} s  "
+          f"(CPU {libs_cpu:.3f} s)")
+    for name, key in (("ganctl status <id>", "status"), ("ganctl list", "list")):
+        took, took_cpu = got[key]
         print(f"{name + ':':<20}{took:.3f} s  ({took / floor:.1f}x the interpreter, {took / libs:.2f}x the "
-              f"library floor; target <= 0.4 s)")
-
+              f"library floor; target <= 0.4 s); CPU {took_cpu:.3f} s ({took_cpu / libs_cpu:.2f}x the floor's)")
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganctl_procs import ganctl, ganctl_env
+from ganctl_procs import WorkerProcess, ganctl, ganctl_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,12 +37,26 @@ def _one_line_refusal(env, *args) -> str:
     return lines[0]
 
 
-def test_extend_equals_a_straight_run_and_fork_changes_the_lr(tmp_path, ganctl_worker, shared_cache_dir):
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory, shared_cache_dir):
+    """The first test's set-up (the embedded SQLite store and broker, one `ganctl worker --cpu`) and
+    its first job, a straight 2-epoch run of BASE: (home, env, worker, job id). Module-scoped so the
+    Redis test compares against this run's losses instead of training the same 2 epochs again (the
+    evaluation after each epoch does not touch the training: same seed, same losses)."""
+    tmp = tmp_path_factory.mktemp("experiments")
+    home = tmp / "home"
     env = ganctl_env(home, GANCTL_CACHE_DIR=str(shared_cache_dir))
-    worker = ganctl_worker(env)
-    worker.wait_ready()
-    short = ganctl(env, *BASE, "--epochs", "2", "--tag", "exp", "--wait", timeout=600).stdout.split()[0]
+    worker = WorkerProcess(env, tmp / "worker-0.log", ("--cpu", "--reap-every", "5"))
+    try:
+        worker.wait_ready()
+        short = ganctl(env, *BASE, "--epochs", "2", "--tag", "exp", "--wait", timeout=600).stdout.split()[0]
+        yield home, env, worker, short
+    finally:
+        worker.stop()
+
+
+def test_extend_equals_a_straight_run_and_fork_changes_the_lr(embedded):
+    home, env, worker, short = embedded
     straight = ganctl(env, *BASE, "--epochs", "4", "--tag", "straight", "--wait", timeout=600).stdout.split()[0]
     with _store(home) as store:
         before = {a.format: a.sha256 for a in store.artifacts(short)}
@@ -131,21 +145,22 @@ def check_best_epoch_sampling(home: Path, env: dict, job_id: str) -> None:
     assert "no recorded checkpoint of epoch 9" in _one_line_refusal(env, "sample", job_id[:8], "--epoch", "9")
 
 
-def test_extend_through_redis(tmp_path, redis_url, ganctl_worker, shared_cache_dir):
+def test_extend_through_redis(tmp_path, redis_url, ganctl_worker, shared_cache_dir, embedded):
     """The same continuation with Redis as the broker (the production set-up): a 1-epoch job
     extended by one epoch carries on at epoch 2 from its checkpoint, losses equal to a straight
-    2-epoch run of the same seed."""
+    2-epoch run of the same seed (`embedded`'s first job)."""
     home = tmp_path / "home"
     env = ganctl_env(home, GANCTL_CACHE_DIR=str(shared_cache_dir), GANCTL_BROKER_URL=redis_url)
-    worker = ganctl_worker(env)
-    worker.wait_ready()
+    worker = ganctl_worker(env, "--cpu", "--queues", "train", "--reap-every", "5")  # nothing here samples
+    worker.wait_ready(("cpu-train",))
     base = BASE[:-4]  # no evaluation: this checks the continuation only
     short = ganctl(env, *base, "--epochs", "1", "--wait", timeout=600).stdout.split()[0]
-    straight = ganctl(env, *base, "--epochs", "2", "--wait", timeout=600).stdout.split()[0]
     extended = json.loads(ganctl(env, "extend", short[:8], "--epochs", "1", "--json", "--wait", timeout=600).stdout)
     assert extended["status"] == "completed" and [e["epoch"] for e in extended["epochs"]] == [2]
-    with _store(home) as store:
+    straight_home, _, _, straight = embedded
+    with _store(straight_home) as store:
         ref = store.epochs(straight)[1]
+        assert ref.epoch == 2
         np.testing.assert_allclose([extended["epochs"][0]["d_loss"], extended["epochs"][0]["g_loss"]],
                                    [ref.d_loss, ref.g_loss], rtol=1e-5, atol=1e-6)
     assert re.search(rf"^lineage\s+extends {short[:8]} at epoch 1", ganctl(env, "status", extended["id"][:8]).stdout,

@@ -22,6 +22,10 @@ SWEEP = ("sweep", "--arch", "dcgan", "--classes", "trouser", "--limit", "256", "
          "--epochs", "2", "--eval-every", "1", "--eval-n", "200", "--precision", "fp32",
          "--set", "lr_g=2e-4,1e-7", "--set", "seed=1,2", "--keep", "1/3", "--json")
 TRAIN = ("--cpu", "--queues", "train", "--reap-every", "1")
+# The kill test needs a job running when the worker dies and one still queued behind it, not the
+# whole grid again: 3 jobs (one run fewer to train than SWEEP's 4).
+KILL_SWEEP = (*SWEEP[:SWEEP.index("--set")], "--set", "lr_g=2e-4,1e-7,3e-7", "--set", "seed=1",
+              *SWEEP[SWEEP.index("--keep"):])
 
 
 def _env(tmp_path: Path, cache: Path, **extra: str) -> dict:
@@ -100,8 +104,9 @@ def test_sweep_survives_a_killed_worker(tmp_path, redis_url, ganctl_worker, shar
     env = _env(tmp_path, shared_cache_dir, GANCTL_BROKER_URL=redis_url, GANCTL_VISIBILITY_TIMEOUT="4")
     first = ganctl_worker(env, *TRAIN)
     first.wait_ready(("cpu-train",))
-    out = json.loads(ganctl(env, *SWEEP).stdout)
+    out = json.loads(ganctl(env, *KILL_SWEEP).stdout)
     sweep_id, ids = out["id"], out["jobs"]
+    assert len(ids) == 3
     with _store(env) as store:
         # Kill -9 the training process once the second job is running (a rung of the first is recorded).
         wait_until(lambda: sum(store.get_job(i).status != "queued" for i in ids) >= 2, 300,
