@@ -79,6 +79,8 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         latest = summary.quality
         if latest is not None:
             rows.append(("quality", f"{quality.line(latest.values)}  ({quality.where(latest)})"))
+            if quality.per_class_text(latest.values):
+                rows.append(("per class", quality.per_class_text(latest.values)))
     else:
         rows.append(("parent", job.parent_id or "-"))
         rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items())))

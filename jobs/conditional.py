@@ -3,12 +3,13 @@
 The seed networks' layers stay exactly as they are; the class comes in through added embedding
 layers only (jobs/gan.py calls `generator` and `discriminator` here):
 
-- generator: a learned Embedding(K, noise_dim) of the class, ADDED to the noise before the seed
-  generator (z + e_y): the seed's first Dense keeps its (noise_dim, ...) kernel. Adding rather than
-  multiplying: z * e_y with a small initial embedding shrinks the noise the seed networks were
-  tuned for (upsample has no BatchNorm to undo it), and concatenation would change the first
-  Dense's kernel. Measured on trouser/bag/sneaker, dcgan (README "Class-conditional generation").
-  Adds K * noise_dim parameters.
+- generator: a learned Embedding(K, noise_dim) of the class, initialised N(0, 1) like the noise,
+  ADDED to the noise before the seed generator (z + e_y): the seed's first Dense keeps its
+  (noise_dim, ...) kernel, which concatenation would change. Adding rather than multiplying,
+  measured (dcgan, seed recipe, 1,500 trouser/sneaker/bag images, batch 32, 5 epochs, the quality
+  classifier on 200 images per class): z + e_y gave per-class accuracy 1.00/0.93/1.00, z * e_y
+  (e_y ~ N(1, 0.5)) made bags for every class (0.00/0.00/1.00). A larger init (std 3) made the
+  generator ignore its noise (identical columns). Adds K * noise_dim parameters.
 - discriminator: a projection discriminator (Miyato & Koyama 2018): D(x, y) = last_dense(h) +
   <embed_D(y), h>, h the features feeding the seed D's last Dense(1). For a sigmoid-ending D the
   projection is added to the pre-sigmoid logit and the sigmoid applied after, so the seed's BCE
