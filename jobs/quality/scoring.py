@@ -45,7 +45,13 @@ def score_export(spec: TrainSpec, export_dir: Path, n: int, seed: int | None,
 
 def score_with(spec: TrainSpec, gen, n: int, seed: int | None) -> dict:
     """score_export's figures of a generator callable (a checkpoint's: `ganctl eval --epoch N`)."""
-    grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
+    if spec.conditional:  # the epoch grids' inputs: one row per class
+        from ganctl.jobs import conditional
+
+        z, y, _ = conditional.grid_inputs(spec)
+        grid = sample.from_noise(spec, gen, z, labels=y)
+    else:
+        grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
     return _score(spec, gen, n, seed, classifier.get_classifier(), real_reference(spec.classes, 2 * n, seed=0), grid)
 
 
