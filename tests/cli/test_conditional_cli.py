@@ -86,6 +86,10 @@ def test_a_conditional_job_samples_the_class_asked_for(cli, tasks, store, home):
     line = next(x for x in status.splitlines() if x.startswith("per class"))
     assert "trouser " in line and " FD " in line
     assert "class accuracy" in next(x for x in status.splitlines() if x.startswith("quality"))
+    _ok(cli("report", job_id))
+    page = (home / "artifacts" / job_id / "report.html").read_text()
+    table = page[page.index('<table id="metrics">'):]
+    assert "accuracy trouser" in table and "FD bag" in table and "class_accuracy" in table
 
 
 def test_sample_class_refusals_queue_nothing(cli, store, home):

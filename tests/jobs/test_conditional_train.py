@@ -33,8 +33,12 @@ def _h5_arrays(spec, path):
 @pytest.mark.slow
 def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
     spec = TrainSpec(arch="dcgan", classes="trouser,bag", conditional=True, limit=128, batch_size=64, epochs=2,
-                     precision="fp32", ema=0.9)
-    train.run(spec, tmp_path / "straight")
+                     precision="fp32", ema=0.9, eval_every=2, eval_n=50)
+    seen = []
+    train.run(spec, tmp_path / "straight", train.Hooks(on_epoch=seen.append))
+    # --eval-every: the per-class figures, 50 images asked for each class
+    assert seen[0].quality is None and set(seen[1].quality["per_class"]) == {"trouser", "bag"}
+    assert {v["n"] for v in seen[1].quality["per_class"].values()} == {50}
     train.run(spec.model_copy(update={"epochs": 1}), tmp_path / "resumed")
     assert train.run(spec, tmp_path / "resumed").resumed_from == 1
     for name in ("generator.h5", "generator_raw.h5"):
