@@ -92,6 +92,10 @@ def sample(
     typer.echo(f"job     {job.id}")
     if spec.epoch is not None:
         typer.echo(f"epoch   {spec.epoch} (checkpoint of {parent.short_id}{', its best' if epoch == 'best' else ''})")
+    if picked is not None:
+        from ganctl.jobs import conditional
+
+        typer.echo(f"class   {conditional.names_of(parent.spec or {})[picked] if isinstance(picked, int) else 'all (one row per class)'}")
     typer.echo(f"grid    {result.get('grid')}")
     typer.echo(f"images  {result.get('dir')} ({len(result.get('files', []))} PNG files)")
     if result.get("walk"):

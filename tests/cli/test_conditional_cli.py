@@ -75,6 +75,14 @@ def test_a_conditional_job_samples_the_class_asked_for(cli, tasks, store, home):
     assert len(done.result["files"]) == 15
     assert Image.open(done.result["grid"]).size == (5 * (28 * 4 + 2) + 2, 3 * (28 * 4 + 2) + 2)
 
+    # --class composes with --truncation and --interpolate (each tile walks within its class).
+    walk_id = _ok(cli("sample", job_id, "--class", "bag", "--truncation", "0.7", "--interpolate", "2", "--n", "4",
+                      "--no-wait"))
+    tasks.sample_job.apply(args=[walk_id])
+    done = store.get_job(walk_id)
+    assert done.status == "completed", done.error
+    assert done.result["walk"].endswith("walk.gif") and len(done.result["files"]) == 4
+
     # eval: the per-class accuracy agrees, and status shows it.
     eval_id = _ok(cli("eval", job_id, "--n", "300", "--no-wait"))
     tasks.eval_job.apply(args=[eval_id])
