@@ -62,6 +62,9 @@ Augment = Annotated[Optional[str], typer.Option(
     "--augment", help="DiffAugment before D on real and fake: comma list of translation, cutout, color; none: off.")]
 R1 = Annotated[Optional[float], typer.Option("--r1", help="Zero-centred gradient penalty on real images, gamma.")]
 Beta1 = Annotated[Optional[float], typer.Option("--beta1", help="Adam beta_1 of both optimizers (default: the recipe's, else the arch's).")]
+Conditional = Annotated[bool, typer.Option(
+    "--conditional", help="Class-conditional: the generator takes a class as well as noise, the discriminator "
+                          "sees it (projection); sample with `ganctl sample --class`. Needs 2+ classes.")]
 Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval
@@ -77,6 +80,9 @@ Truncation = Annotated[Optional[float], typer.Option(
 Interpolate = Annotated[Optional[int], typer.Option(
     "--interpolate", help="Also write walk.gif: each of the N images walks a loop through K random "
                           "latent points (2-32; N at most 64).", metavar="K")]
+SampleClass = Annotated[Optional[str], typer.Option(
+    "--class", help="Conditional jobs: the class to generate (name, or its index in the job's classes), "
+                    "or all: a grid with one row per class, --n columns.", metavar="CLASS")]
 SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed (default: random).")]
 Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the grid and the PNGs into this folder.",
                                              file_okay=False, dir_okay=True, resolve_path=True)]

@@ -30,9 +30,20 @@ def line(values: dict) -> str:
     """One line of figures: FD vs floor, KID, precision, recall, density, coverage."""
     parts = [fd_text(values), kid_text(values)]
     parts += [f"{label} {num(values.get(key), 3)}" for key, label in FIGURES]
+    if values.get("class_accuracy") is not None:  # a conditional job's
+        parts.append(f"class accuracy {num(values.get('class_accuracy'), 3)}")
     if values.get("classifier"):
         parts.append(f"[{values['classifier']}]")  # the classifier these figures were measured with
     return "  ".join(parts)
+
+
+def per_class_text(values: dict) -> str | None:
+    """A conditional job's per-class figures on one line: 'trouser 0.98 FD 12.3  bag ...' (the
+    fraction of images asked for a class that the classifier calls it, and the class's FD)."""
+    per = values.get("per_class") or {}
+    if not per:
+        return None
+    return "  ".join(f"{name} {num(v.get('accuracy'), 3)} FD {num(v.get('fd'), 3)}" for name, v in per.items())
 
 
 def where(row) -> str:
@@ -64,6 +75,10 @@ def table(values: dict) -> list[tuple[str, str]]:
     shown = sorted(((v, k) for k, v in hist.items() if isinstance(v, (int, float)) and v >= 0.01), reverse=True)
     if shown:
         rows.append(("classes", "  ".join(f"{k} {v:.0%}" for v, k in shown)))
+    if values.get("class_accuracy") is not None:
+        rows.append(("class accuracy", f"{num(values.get('class_accuracy'), 3)}    (images of the class asked "
+                                       f"for, as the classifier sees them; mean over the classes)"))
+        rows.append(("per class", per_class_text(values)))
     if values.get("diversity") is not None:
         rows.append(("diversity", f"{num(values.get('diversity'), 3)}    (real images: 1; a few repeated modes: ~0)"))
     if values.get("grid_spread") is not None:

@@ -64,6 +64,9 @@ def quality_metrics(job, epochs, stored=()) -> list[dict] | None:
             rows = [q for q in quality if isinstance(q, dict)]
             if len(rows) == 1 and "epoch" not in rows[0]:
                 rows[0] = {"epoch": epochs[-1].epoch, **rows[0]}
+    # A conditional job's per-class figures as columns ("accuracy trouser", "FD trouser", ...).
+    rows = [r | {f"{fig} {name}": (v or {}).get(key) for name, v in (r.get("per_class") or {}).items()
+                 for fig, key in (("accuracy", "accuracy"), ("FD", "fd"))} for r in rows]
     # nested values (e.g. a class histogram) would make unreadable cells: scalars only
     rows = [{k: v for k, v in r.items() if _scalar(v)} for r in rows]
     return [r for r in rows if r] or None

@@ -54,6 +54,7 @@ def sample(
     poll: o.Poll = 0.05,  # a sample job takes well under a second on a warm worker
     truncation: o.Truncation = None,
     interpolate: o.Interpolate = None,
+    klass: o.SampleClass = None,
 ) -> None:
     """Generate N images from a completed training job's generator (runs on a worker)."""
     from ganctl.jobs.experiments import resolve_epoch
@@ -65,8 +66,14 @@ def sample(
         raise CliError("--epoch loads a checkpoint into the generator built from code: use --format h5")
     store = service.open_store()
     parent = store.get_job(job_id)
+    picked = None
+    if klass is not None:
+        from ganctl.jobs import conditional
+
+        picked = conditional.pick(parent.spec or {}, klass, parent.short_id)
     spec = SampleSpec(n=n, seed=seed, format=format, epoch=resolve_epoch(store, parent, epoch),
-                      truncation=truncation, interpolate=interpolate)
+                      truncation=truncation, interpolate=interpolate,
+                      label=picked if isinstance(picked, int) else None, all_classes=picked == "all")
     job = queue_and_wait(store, parent, "sample", spec, no_wait=no_wait, json=json,
                          poll=poll, timeout=timeout)
     if job is None:
@@ -85,6 +92,10 @@ def sample(
     typer.echo(f"job     {job.id}")
     if spec.epoch is not None:
         typer.echo(f"epoch   {spec.epoch} (checkpoint of {parent.short_id}{', its best' if epoch == 'best' else ''})")
+    if picked is not None:
+        from ganctl.jobs import conditional
+
+        typer.echo(f"class   {conditional.names_of(parent.spec or {})[picked] if isinstance(picked, int) else 'all (one row per class)'}")
     typer.echo(f"grid    {result.get('grid')}")
     typer.echo(f"images  {result.get('dir')} ({len(result.get('files', []))} PNG files)")
     if result.get("walk"):

@@ -63,6 +63,10 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
         rows.append(("recipe", recipes.describe(spec)))
+        if spec.get("conditional"):
+            from ganctl.jobs import conditional
+
+            rows.append(("conditional", conditional.describe(spec)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
         line = f"{summary.epochs_done}/{job.total_epochs or spec.get('epochs', '?')}"
         e = summary.last_epoch
@@ -75,6 +79,8 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         latest = summary.quality
         if latest is not None:
             rows.append(("quality", f"{quality.line(latest.values)}  ({quality.where(latest)})"))
+            if quality.per_class_text(latest.values):
+                rows.append(("per class", quality.per_class_text(latest.values)))
     else:
         rows.append(("parent", job.parent_id or "-"))
         rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items())))

@@ -41,6 +41,7 @@ def submit(
     r1: o.R1 = None,
     beta1: o.Beta1 = None,
     beta2: o.Beta2 = None,
+    conditional: o.Conditional = False,
     tag: o.Tags = None,
     wait: o.Wait = False,
     json: o.Json = False,
@@ -52,7 +53,7 @@ def submit(
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
-                      beta_1=beta1, beta_2=beta2)
+                      beta_1=beta1, beta_2=beta2, conditional=conditional or None)
     store = service.open_store()
     from ganctl.jobs import experiments
 

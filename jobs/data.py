@@ -160,8 +160,9 @@ def unscale(images: np.ndarray, output: str) -> np.ndarray:
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def pipeline(images: np.ndarray, batch_size: int, seed: int, output: str):
-    """A cached, shuffled, batched, prefetched tf.data.Dataset of scaled float32 images.
+def pipeline(images: np.ndarray, batch_size: int, seed: int, output: str, labels: np.ndarray | None = None):
+    """A cached, shuffled, batched, prefetched tf.data.Dataset of scaled float32 images; with
+    `labels` (conditional jobs: int32 0..K-1), of (images, labels) batches shuffled together.
 
     uint8 pixels stay in memory (4x smaller) and are scaled per batch in the graph. The last partial
     batch is kept. The shuffle order depends only on `seed`, so a resumed run sees the same batches.
@@ -169,8 +170,12 @@ def pipeline(images: np.ndarray, batch_size: int, seed: int, output: str):
     import tensorflow as tf
 
     lo, span = (0.0, 1.0) if output == "sigmoid" else (-1.0, 2.0)
-    ds = tf.data.Dataset.from_tensor_slices(images).cache()
+    if labels is None:
+        ds = tf.data.Dataset.from_tensor_slices(images).cache()
+        scale_batch = lambda x: tf.cast(x, tf.float32) * (span / 255.0) + lo  # noqa: E731
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32))).cache()
+        scale_batch = lambda x, y: (tf.cast(x, tf.float32) * (span / 255.0) + lo, y)  # noqa: E731
     ds = ds.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=False)
-    ds = ds.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) * (span / 255.0) + lo,
-                                  num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(scale_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

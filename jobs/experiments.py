@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ganctl.jobs.store.repo import Job, Store
 
 # What a checkpoint's networks and data fix: a fork cannot change them.
-FIXED = ("arch", "dataset", "image_size", "channels", "resize", "classes", "split", "limit")
+FIXED = ("arch", "dataset", "image_size", "channels", "resize", "classes", "split", "limit",
+         "conditional")
 CARRY_FROM = ("completed", "cancelled", "failed")
 
 

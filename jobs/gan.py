@@ -4,6 +4,9 @@ generator pass), in the spirit of keras-io's dcgan_overriding_train_step.
 The step is assembled from (networks, recipe): the recipe (jobs/recipes.py, `spec.training`) picks
 the loss, spectral norm on D, DiffAugment before D, an R1 penalty and an EMA of the generator's
 weights, all inside the one compiled step. The `seed` recipe runs exactly the seed's BCE step.
+A conditional job (spec.conditional) wraps both networks in jobs/conditional.py's class embeddings;
+its step takes (images, labels) and draws the fakes' classes uniformly; the unconditional step is
+the same code path as before.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganctl.jobs import recipes
+from ganctl.jobs import conditional, recipes
 from ganctl.jobs.spec import TrainSpec
 
 STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noise draws
@@ -57,16 +60,19 @@ class GAN:
         info = spec.info
         self.spec, self.info, self.precision = spec, info, precision
         self.recipe = recipe = spec.training
-        self.generator = info.build_generator(info.noise_dim)
+        self.classes = conditional.count(spec)  # K; 0: unconditional
+        self.generator = self._build_generator()
         self.discriminator = info.build_discriminator(info.image_shape)
         if recipe.linear_output:
             linear_output(self.discriminator)
         if recipe.spectral_norm:
             self.discriminator = spectral_norm(self.discriminator)
+        if self.classes:  # after spectral norm: the projection's embedding is not normalised
+            self.discriminator = conditional.discriminator(self.discriminator, self.classes)
         # The EMA generator: same builder, the raw weights copied in; never trained directly.
         self.ema_generator = None
         if recipe.ema > 0:
-            self.ema_generator = info.build_generator(info.noise_dim)
+            self.ema_generator = self._build_generator()
             self.ema_generator.set_weights(self.generator.get_weights())
         self._standing_at = -1  # the step whose EMA weights the BatchNorm statistics belong to
         self.g_opt = self._optimizer(spec.effective_lr_g)
@@ -85,6 +91,13 @@ class GAN:
         self._joint_d = joint_d_call(self.discriminator)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
+    def _build_generator(self):
+        g = self.info.build_generator(self.info.noise_dim)
+        return conditional.generator(g, self.classes, self.info.noise_dim) if self.classes else g
+
+    def _g_inputs(self, noise, labels):
+        return noise if labels is None else [noise, labels]
+
     def _optimizer(self, lr: float):
         beta_1, beta_2 = self.spec.effective_betas
         opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
@@ -96,13 +109,15 @@ class GAN:
         scaled = opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
         return tape.gradient(scaled, variables)
 
-    def _d(self, images, seed):
-        """D's float32 score of images, after DiffAugment when the recipe has it."""
+    def _d(self, images, seed, labels=None):
+        """D's float32 score of images (of classes `labels`, conditional jobs), after DiffAugment
+        when the recipe has it."""
         if self.recipe.augment:
             from ganctl.jobs.augment import diff_augment
 
             images = diff_augment(images, self.recipe.augment, seed, *self._pixels)
-        return tf.cast(self.discriminator(images, training=True), tf.float32)
+        inputs = images if labels is None else [images, labels]
+        return tf.cast(self.discriminator(inputs, training=True), tf.float32)
 
     def _bce_losses(self, p_real, p_fake, batch, seed):
         y_real = tf.fill(tf.shape(p_real), self._y_real)
@@ -117,28 +132,31 @@ class GAN:
             tf.fill(tf.shape(p_fake), self.info.real_label), p_fake))
         return d_loss, g_loss
 
-    def _penalty(self, images, seed):
+    def _penalty(self, images, seed, labels=None):
         """E[||grad_x D(x)||^2] at `images` (R1 on reals; wgan-gp passes interpolates and wants the
         norm, so this returns the per-image squared norms)."""
         with tf.GradientTape() as tape:
             tape.watch(images)
-            score = tf.reduce_sum(self._d(images, seed))
+            score = tf.reduce_sum(self._d(images, seed, labels))
         grads = tf.cast(tape.gradient(score, images), tf.float32)
         return tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
 
-    def _train_step(self, real):
+    def _train_step(self, real, labels=None):
         batch = tf.shape(real)[0]
         seed = tf.stack([self._seed, self.steps])
         noise = tf.random.stateless_normal([batch, self.info.noise_dim], seed)
         loss, r1 = self.recipe.loss, self.recipe.r1
         aug_r, aug_f = seed + [0, 2**20], seed + [0, 2**21]  # independent draws for real and fake
+        # Conditional jobs: real images come with their classes, fakes get uniform ones.
+        fake_y = None if labels is None else conditional.draw(batch, self.classes, seed + [0, 2**22])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(noise, training=True)
+            fake = self.generator(self._g_inputs(noise, fake_y), training=True)
             if self._joint_d and not self.recipe.augment:
                 # One pass over 2x the batch: bigger, fewer oneDNN calls (docs/BENCHMARKS.md).
-                s_real, s_fake = tf.split(self._d(tf.concat([real, fake], 0), aug_r), 2)
+                both = None if labels is None else tf.concat([labels, fake_y], 0)
+                s_real, s_fake = tf.split(self._d(tf.concat([real, fake], 0), aug_r, both), 2)
             else:
-                s_real, s_fake = self._d(real, aug_r), self._d(fake, aug_f)
+                s_real, s_fake = self._d(real, aug_r, labels), self._d(fake, aug_f, fake_y)
             if loss == "bce":
                 d_loss, g_loss = self._bce_losses(s_real, s_fake, batch, seed)
             elif loss == "hinge":  # s_* are logits: real high, fake low
@@ -147,11 +165,12 @@ class GAN:
             else:  # wgan-gp: one critic step per generator step (the joint step), lambda 10
                 eps = tf.random.stateless_uniform([batch, 1, 1, 1], seed + 2)
                 mixed = eps * real + (1.0 - eps) * tf.stop_gradient(fake)
-                gp = tf.reduce_mean(tf.square(tf.sqrt(self._penalty(mixed, aug_r) + 1e-12) - 1.0))
+                # Conditional: the interpolates are scored as the real images' classes.
+                gp = tf.reduce_mean(tf.square(tf.sqrt(self._penalty(mixed, aug_r, labels) + 1e-12) - 1.0))
                 d_loss = tf.reduce_mean(s_fake) - tf.reduce_mean(s_real) + recipes.WGAN_GP_WEIGHT * gp
                 g_loss = -tf.reduce_mean(s_fake)
             if r1 > 0:  # zero-centred, on the (augmented) reals D sees
-                d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r))
+                d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r, labels))
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         # Both gradients before either update: the generator's must see the discriminator it was
         # scored by, and the two backward passes can then run side by side.
@@ -185,7 +204,9 @@ class GAN:
                         bn.momentum = k / (k + 1.0)  # pass k contributes 1/(k+1): a running mean
                     z = tf.random.stateless_normal([STANDING_BATCH, self.info.noise_dim],
                                                    tf.constant([self.spec.seed, -1 - k], tf.int64))
-                    g(z, training=True)
+                    y = None if not self.classes else conditional.draw(
+                        STANDING_BATCH, self.classes, tf.constant([self.spec.seed, -1 - k - 2**22], tf.int64))
+                    g(self._g_inputs(z, y), training=True)
             finally:
                 for bn, m in zip(bns, saved):
                     bn.momentum = m
@@ -200,8 +221,8 @@ class GAN:
         self.standing_statistics()
         return self.ema_generator
 
-    def generate(self, noise: np.ndarray) -> np.ndarray:
-        return np.asarray(self.sampler(noise, training=False), dtype=np.float32)
+    def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        return np.asarray(self.sampler(self._g_inputs(noise, labels), training=False), dtype=np.float32)
 
     # Everything a resumed run needs, in a fixed order: weights, dropout RNG states, optimizer slots,
     # then (EMA recipes) the averaged weights, so a resumed run continues the same average.

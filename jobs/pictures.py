@@ -84,32 +84,33 @@ def _as_nhwc_uint8(images: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- grids
 
 
-def grid_shape(n: int) -> tuple[int, int]:
+def grid_shape(n: int, cols: int | None = None) -> tuple[int, int]:
     """(rows, cols) of a near-square grid: cols = ceil(sqrt(n)), rows = ceil(n / cols).
 
-    12 gives 3 rows x 4 columns, the seed's "4x3 subplot".
+    12 gives 3 rows x 4 columns, the seed's "4x3 subplot". `cols` given: that many columns (a
+    conditional job's grid: one row per class).
     """
     if n < 1:
         raise ValueError(f"a grid needs at least one image, got {n}")
-    cols = math.ceil(math.sqrt(n))
+    cols = cols or math.ceil(math.sqrt(n))
     return math.ceil(n / cols), cols
 
 
-def grid_size(n: int, h: int, w: int, *, scale: int = 4, pad: int = 2) -> tuple[int, int]:
+def grid_size(n: int, h: int, w: int, *, scale: int = 4, pad: int = 2, cols: int | None = None) -> tuple[int, int]:
     """(width, height) in pixels of `grid_png` for n images of h x w."""
-    rows, cols = grid_shape(n)
+    rows, cols = grid_shape(n, cols)
     return cols * (w * scale + pad) + pad, rows * (h * scale + pad) + pad
 
 
 def grid_png(images_uint8: np.ndarray, *, scale: int = 4, pad: int = 2,
-             path: Path | str | None = None) -> bytes:
+             path: Path | str | None = None, cols: int | None = None) -> bytes:
     """All images in one PNG, no axes: nearest-neighbour upscaled by `scale`, `pad` grey pixels
     between and around them. One channel stays mode 'L', three give 'RGB'. Size: see module doc."""
     if scale < 1 or pad < 0:
         raise ValueError(f"scale must be >= 1 and pad >= 0, got scale={scale} pad={pad}")
     arr = _as_nhwc_uint8(images_uint8)
     n, h, w, c = arr.shape
-    rows, cols = grid_shape(n)
+    rows, cols = grid_shape(n, cols)
     big = arr.repeat(scale, axis=1).repeat(scale, axis=2)
     ch, cw = h * scale, w * scale
     canvas = np.full((rows * (ch + pad) + pad, cols * (cw + pad) + pad, c), PAD_GREY, np.uint8)

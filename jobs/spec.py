@@ -76,6 +76,8 @@ class TrainSpec(BaseModel):
     r1: float | None = Field(None, ge=0.0, le=1e4)
     beta_1: float | None = Field(None, ge=0.0, lt=1.0)
     beta_2: float | None = Field(None, ge=0.0, lt=1.0)
+    # Class-conditional networks (jobs/conditional.py): G takes (noise, class), D sees the class.
+    conditional: bool = False
 
     @field_validator("recipe")
     @classmethod
@@ -97,7 +99,16 @@ class TrainSpec(BaseModel):
     @classmethod
     def submitted(cls, **fields: Any) -> "TrainSpec":
         """A new submission: the fields, and the image folder on this host (exists, holds images,
-        the classes are sub-folders). Raises pydantic.ValidationError with the reason."""
+        the classes are sub-folders). Raises pydantic.ValidationError with the reason.
+
+        A conditional job on a folder without --classes gets all its sub-folders as its classes
+        here: the networks' K must be known wherever the job is built (a worker, a sampler)."""
+        if fields.get("conditional") and str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) \
+                and not fields.get("classes"):
+            from ganctl.jobs import folder
+
+            plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
+            fields = {**fields, "classes": folder.subfolders(plain.folder)}
         return cls.model_validate(fields, context={CHECK_FOLDER: True})
 
     @field_validator("dataset")
@@ -144,6 +155,10 @@ class TrainSpec(BaseModel):
             raise ValueError(f"--eval-every: {why}")
         why = recipes.refusal(self.training, self.label_smoothing, self.label_noise)
         if why:
+            raise ValueError(why)
+        from ganctl.jobs import conditional
+
+        if why := conditional.refusal(self):
             raise ValueError(why)
         if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
             from ganctl.jobs import folder
@@ -229,9 +244,17 @@ class SampleSpec(BaseModel):
     # BigGAN's truncation trick (psi) and an animated walk through `interpolate` random points.
     truncation: float | None = Field(None, gt=0, le=10)
     interpolate: int | None = Field(None, ge=2, le=32)
+    # Conditional jobs (`--class`): the class's label 0..K-1, or all_classes (one grid row per class,
+    # n columns); neither: uniformly drawn classes.
+    label: int | None = Field(None, ge=0)
+    all_classes: bool = False
 
     @model_validator(mode="after")
     def _walk_size(self):
         if self.interpolate is not None and self.n > 64:
             raise ValueError(f"--interpolate animates a grid of at most 64 images; got --n {self.n}")
+        if self.all_classes and self.label is not None:
+            raise ValueError("--class: one class or all, not both")
+        if self.all_classes and self.interpolate is not None:
+            raise ValueError("--interpolate walks one class at a time: use --class NAME, not --class all")
         return self

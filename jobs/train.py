@@ -103,7 +103,13 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         log.info("resuming %s from epoch %d", workdir.name, start)
         # The checkpoint holds the optimizers' learning rates too: a fork's own lrs win.
         gan.g_opt.learning_rate, gan.d_opt.learning_rate = spec.effective_lr_g, spec.effective_lr_d
-    noise = fixed_noise(spec)
+    noise, grid_labels, grid_cols = fixed_noise(spec), None, None
+    labels = None
+    if spec.conditional:  # one grid row per class; the images' labels remapped to 0..K-1
+        from ganctl.jobs import conditional
+
+        noise, grid_labels, grid_cols = conditional.grid_inputs(spec)
+        labels = conditional.labels_for(spec, subset)
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)
     d_mean = g_mean = float("nan")
@@ -112,10 +118,10 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             t0 = time.perf_counter()
             losses = []
             for step, real in enumerate(data.pipeline(subset.images, batch, epoch_seed(spec, epoch),
-                                                      spec.info.output), 1):
+                                                      spec.info.output, labels), 1):
                 if hooks.should_stop():
                     raise Cancelled(f"cancelled during epoch {epoch}")
-                losses.append(gan.train_step(real))
+                losses.append(gan.train_step(*real) if labels is not None else gan.train_step(real))
                 hooks.on_batch(epoch, step, steps)
             d_mean, g_mean = (float(np.mean([float(x[i]) for x in losses])) for i in (0, 1))
             seconds = time.perf_counter() - t0
@@ -125,13 +131,15 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             grid_path = grid_png = images = scores = None
             if epoch % spec.grid_every == 0 or epoch == spec.epochs:
                 grid_path = JobFolder(workdir).grid(epoch)
-                images = data.unscale(gan.generate(noise), spec.info.output)
-                grid_png = pictures.grid_png(images, path=grid_path)
+                images = data.unscale(gan.generate(noise, grid_labels), spec.info.output)
+                grid_png = pictures.grid_png(images, path=grid_path, cols=grid_cols)
                 hooks.on_saved("grid", grid_path)
             if is_eval_epoch(spec, epoch):
                 if images is None:
-                    images = data.unscale(gan.generate(noise), spec.info.output)
-                scores = scoring.score_generator(spec, lambda z: gan.sampler(z, training=False), classifier,
+                    images = data.unscale(gan.generate(noise, grid_labels), spec.info.output)
+                from ganctl.jobs.conditional import caller
+
+                scores = scoring.score_generator(spec, caller(gan.sampler, spec.conditional), classifier,
                                                  reference, images, eval_seed(spec))
             report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
                                  len(subset.images) / seconds, grid_path, grid_png, scores)

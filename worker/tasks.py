@@ -217,6 +217,8 @@ def sample_job(job: Job, lease: Lease) -> dict:
     expected = {a.format: a.sha256 for a in store().artifacts(parent.id)}
     pspec = TrainSpec.model_validate(parent.spec)
     options = {"truncation": s.truncation, "interpolate": s.interpolate}
+    if s.label is not None or s.all_classes:  # `--class` of a conditional job
+        options |= {"label": s.label, "all_classes": s.all_classes}
     if s.epoch is None:
         _export_of(parent.id)  # from the bucket, when there is one, into the parent's folder here
         res = sample.sample_to(pspec, _folder(parent.id), _folder(job.id), s.n, s.seed, s.format, expected, **options)

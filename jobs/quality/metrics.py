@@ -290,6 +290,21 @@ class Quality:
         return jsonable(self)
 
 
+def class_figures(fakes: dict[int, np.ndarray], reals: dict[int, np.ndarray], classifier) -> dict:
+    """A conditional generator's figures per requested class: `fakes[c]` are uint8 images asked for
+    Fashion-MNIST class c, `reals[c]` real test images of c. Per class: accuracy (the fraction the
+    classifier calls c: does "trouser" give trousers?) and FD against that class's real images
+    (n fakes vs all the reals of it: compare like with like, its bias falls as 1/n). Returns
+    {"per_class": {name: {"accuracy", "fd", "n"}}, "class_accuracy": the mean accuracy}."""
+    per = {}
+    for c, fake in fakes.items():
+        fake = _as_images(fake)
+        pred = np.asarray(classifier.predict_classes(fake)).ravel()
+        fd = frechet_distance(classifier.features(fake), classifier.features(_as_images(reals[c])))
+        per[CLASS_NAMES[c]] = {"accuracy": float(np.mean(pred == c)), "fd": fd, "n": int(len(fake))}
+    return {"per_class": per, "class_accuracy": float(np.mean([v["accuracy"] for v in per.values()]))}
+
+
 def _as_images(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype != np.uint8:

@@ -13,6 +13,8 @@ from ganctl.jobs.noise import fixed_noise
 from ganctl.jobs.quality import classifier, metrics
 from ganctl.jobs.spec import TrainSpec
 
+PER_CLASS_MIN = 50  # images per class at least, for a per-class accuracy and FD
+
 
 def real_reference(classes, n: int, seed: int = 0, data_dir: Path | None = None) -> np.ndarray:
     """n uint8 images (n, 28, 28, 1) of the real TEST split of `classes` (a tuple, or anything
@@ -43,12 +45,35 @@ def score_export(spec: TrainSpec, export_dir: Path, n: int, seed: int | None,
 
 def score_with(spec: TrainSpec, gen, n: int, seed: int | None) -> dict:
     """score_export's figures of a generator callable (a checkpoint's: `ganctl eval --epoch N`)."""
-    grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
+    if spec.conditional:  # the epoch grids' inputs: one row per class
+        from ganctl.jobs import conditional
+
+        z, y, _ = conditional.grid_inputs(spec)
+        grid = sample.from_noise(spec, gen, z, labels=y)
+    else:
+        grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)
     return _score(spec, gen, n, seed, classifier.get_classifier(), real_reference(spec.classes, 2 * n, seed=0), grid)
 
 
 def _score(spec: TrainSpec, generator, n: int, seed: int | None, clf, real: np.ndarray,
            grid_images: np.ndarray | None) -> dict:
-    fake = sample.generate(spec, generator, n, seed)
-    return metrics.evaluate(fake, real, clf, classes=tuple(spec.classes),
-                            grid_images=grid_images).to_dict()
+    fake = sample.generate(spec, generator, n, seed)  # a conditional job's: uniformly drawn classes
+    q = metrics.evaluate(fake, real, clf, classes=tuple(spec.classes), grid_images=grid_images).to_dict()
+    if spec.conditional:
+        q |= per_class(spec, generator, n, seed, clf)
+    return q
+
+
+def per_class(spec: TrainSpec, generator, n: int, seed: int | None, clf) -> dict:
+    """metrics.class_figures of a conditional job: max(n // K, PER_CLASS_MIN) images asked for each
+    of its classes (the same noise for every class), against the real test images of that class."""
+    from ganctl.jobs import conditional
+    from ganctl.jobs.noise import latent
+
+    classes = conditional.classes_of(spec)
+    m = max(n // len(classes), PER_CLASS_MIN)
+    z = latent(spec, m, None if seed is None else seed + 1)
+    test = data.select("test", classes)
+    fakes = {c: sample.from_noise(spec, generator, z, labels=np.full(m, k, np.int32))
+             for k, c in enumerate(classes)}
+    return metrics.class_figures(fakes, {c: test.images[test.labels == c] for c in classes}, clf)

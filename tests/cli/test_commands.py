@@ -144,7 +144,7 @@ def test_sample_no_wait_creates_child_and_publishes(cli, home, store):
     data = json.loads(out.stdout)
     assert data["kind"] == "sample" and data["parent_id"] == job.id
     assert data["spec"] == {"n": 4, "seed": 3, "format": "h5", "epoch": None,  # epoch None: the export
-                            "truncation": None, "interpolate": None}
+                            "truncation": None, "interpolate": None, "label": None, "all_classes": False}
     assert broker_messages(home) == 1
     assert [c.id for c in store.children(job.id)] == [data["id"]]
 

@@ -1,0 +1,196 @@
+"""Class-conditional generation (`ganctl submit --conditional`): THE one place the class enters.
+
+The seed networks' layers stay exactly as they are; the class comes in through added embedding
+layers only (jobs/gan.py calls `generator` and `discriminator` here):
+
+- generator: a learned Embedding(K, noise_dim) of the class, initialised N(0, 1) like the noise,
+  ADDED to the noise before the seed generator (z + e_y): the seed's first Dense keeps its
+  (noise_dim, ...) kernel, which concatenation would change. Adding rather than multiplying,
+  measured (dcgan, seed recipe, 1,500 trouser/sneaker/bag images, batch 32, 5 epochs, the quality
+  classifier on 200 images per class): z + e_y gave per-class accuracy 1.00/0.93/1.00, z * e_y
+  (e_y ~ N(1, 0.5)) made bags for every class (0.00/0.00/1.00). A larger init (std 3) made the
+  generator ignore its noise (identical columns). Adds K * noise_dim parameters.
+- discriminator: a projection discriminator (Miyato & Koyama 2018): D(x, y) = last_dense(h) +
+  <embed_D(y), h>, h the features feeding the seed D's last Dense(1). For a sigmoid-ending D the
+  projection is added to the pre-sigmoid logit and the sigmoid applied after, so the seed's BCE
+  path keeps working; hinge / wgan-gp already score the logit (gan.linear_output). Spectral norm
+  (applied before this wrapping) covers D's Conv/Dense layers, not the embedding. Adds K * dim(h).
+
+Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
+folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
+CLI uses the spec-side helpers (names, `pick`) and must not pay for them.
+"""
+from __future__ import annotations
+
+from ganctl.jobs.labels import CLASS_NAMES
+
+ALL = "all"          # `ganctl sample --class all`: one grid row per class
+GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
+
+
+# ----------------------------------------------------------------------------- the spec side
+
+def _get(spec, key, default=None):
+    return spec.get(key, default) if isinstance(spec, dict) else getattr(spec, key, default)
+
+
+def is_conditional(spec) -> bool:
+    return bool(_get(spec, "conditional", False))
+
+
+def _is_folder(spec) -> bool:
+    return str(_get(spec, "dataset", "") or "").startswith("folder:")
+
+
+def classes_of(spec) -> tuple:
+    """The job's classes in label order 0..K-1: Fashion-MNIST indices (all ten when none were
+    chosen) or a folder's sub-folder names (filled in at submit time, see TrainSpec.submitted)."""
+    chosen = tuple(_get(spec, "classes", ()) or ())
+    if _is_folder(spec):
+        return tuple(sorted(str(c) for c in chosen))
+    return tuple(sorted(int(c) for c in chosen)) or tuple(range(len(CLASS_NAMES)))
+
+
+def names_of(spec) -> tuple[str, ...]:
+    return tuple(c if isinstance(c, str) else CLASS_NAMES[c] for c in classes_of(spec))
+
+
+def count(spec) -> int:
+    """K, the number of classes the networks condition on (0 for an unconditional job)."""
+    return len(classes_of(spec)) if is_conditional(spec) else 0
+
+
+def describe(spec) -> str:
+    """`ganctl status`'s line: '3 classes: 0 trouser, 1 bag, 2 sneaker'."""
+    names = names_of(spec)
+    return f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
+
+
+def refusal(spec) -> str | None:
+    """Why a conditional spec cannot train (one line), or None."""
+    if not is_conditional(spec):
+        return None
+    names = names_of(spec)
+    if _is_folder(spec) and not names:
+        return "--conditional: the folder has no class sub-folders to condition on"
+    if len(names) < 2:
+        return (f"--conditional needs at least two classes to condition on; this job has one "
+                f"({', '.join(names)}): list more with --classes, or drop --conditional")
+    return None
+
+
+def pick(spec, text: str, job: str = "this job") -> int | str:
+    """`--class TEXT` of a sample: the class's label (0..K-1, by name or by that index) or ALL.
+    ValueError in one line: an unconditional job, or a class the job does not have."""
+    if not is_conditional(spec):
+        raise ValueError(f"--class: job {job} is not class-conditional (submitted without --conditional); "
+                         f"sample it without --class")
+    key = str(text).strip().lower().replace("_", "-")
+    if key == ALL:
+        return ALL
+    names = names_of(spec)
+    if key.isdigit() and int(key) < len(names):
+        return int(key)
+    lowered = [n.lower() for n in names]
+    aliases = {"tshirt": "t-shirt", "t-shirt/top": "t-shirt", "top": "t-shirt", "boot": "ankle-boot",
+               "ankleboot": "ankle-boot"} if not _is_folder(spec) else {}
+    key = aliases.get(key, key)
+    if key in lowered:
+        return lowered.index(key)
+    if str(text).strip() in names:  # a folder name whose case matters
+        return names.index(str(text).strip())
+    listed = ", ".join(f"{i} {n}" for i, n in enumerate(names))
+    raise ValueError(f"--class: unknown class {text!r} for job {job}; its classes: {listed} (or all)")
+
+
+# ----------------------------------------------------------------------------- labels and grids
+
+def labels_for(spec, subset):
+    """The training images' labels remapped to 0..K-1 (int32), from a Fashion-MNIST or folder Subset."""
+    import numpy as np
+
+    classes = classes_of(spec)
+    if _is_folder(spec):  # folder labels index subset.class_names (the sub-folders that had images)
+        index = {name: i for i, name in enumerate(classes)}
+        names = subset.class_names
+        return np.array([index[names[int(lbl)]] for lbl in subset.labels], dtype=np.int32)
+    return np.searchsorted(np.array(classes), np.asarray(subset.labels)).astype(np.int32)
+
+
+def uniform_labels(spec, n: int, seed: int | None):
+    """n labels drawn uniformly from 0..K-1 (numpy, from `seed`; None: fresh entropy)."""
+    import numpy as np
+
+    return np.random.default_rng(None if seed is None else [seed, 0xC1A55]).integers(
+        0, count(spec), n).astype(np.int32)
+
+
+def rows(z, k: int):
+    """(noise, labels) of a grid with one row per class: the same noise in each column of every row."""
+    import numpy as np
+
+    return np.tile(z, (k, 1)), np.repeat(np.arange(k, dtype=np.int32), len(z))
+
+
+def grid_inputs(spec):
+    """The epoch grid of a conditional job: K rows (one per class) of cols = max(grid_size // K,
+    GRID_MIN_COLS) fixed noise vectors; returns (noise, labels, cols)."""
+    import numpy as np
+
+    k = count(spec)
+    cols = max(spec.grid_size // k, GRID_MIN_COLS)
+    z = np.random.default_rng([spec.seed, 0x6A1D]).standard_normal((cols, spec.info.noise_dim)).astype(np.float32)
+    return (*rows(z, k), cols)
+
+
+# ----------------------------------------------------------------------------- the networks
+
+def generator(seed_generator, k: int, noise_dim: int):
+    """The seed generator behind an added class embedding: inputs [noise (noise_dim,), class ()]."""
+    import keras
+
+    z = keras.Input((noise_dim,), name="noise")
+    y = keras.Input((), dtype="int32", name="label")
+    # N(0, 1) like the noise: from step 0 each class shifts the latent by a vector of the noise's size.
+    e = keras.layers.Embedding(k, noise_dim, embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0),
+                               name="class_embedding")(y)
+    h = keras.layers.Add(name="noise_plus_class")([z, e])
+    return keras.Model([z, y], seed_generator(h), name="conditional_generator")
+
+
+def discriminator(seed_discriminator, k: int):
+    """The seed discriminator's layers (shared, not copied) with a class projection added to the
+    logit: inputs [images, class ()]."""
+    import keras
+
+    x = keras.Input(seed_discriminator.input_shape[1:], name="images")
+    y = keras.Input((), dtype="int32", name="label")
+    *body, last = seed_discriminator.layers
+    h = x
+    for layer in body:
+        h = layer(h)
+    dense = getattr(last, "layer", last)  # SpectralNormalization wraps the Dense
+    assert isinstance(dense, keras.layers.Dense) and dense.units == 1, last
+    sigmoid = getattr(dense.activation, "__name__", "") == "sigmoid"
+    if sigmoid:
+        dense.activation = keras.activations.linear  # the sigmoid comes after the projection
+    e = keras.layers.Embedding(k, int(h.shape[-1]), dtype="float32", name="class_projection")(y)
+    proj = keras.layers.Dot(axes=1, dtype="float32", name="projection")([h, e])
+    score = keras.layers.Add(dtype="float32", name="logit_plus_projection")([last(h), proj])
+    if sigmoid:
+        score = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid")(score)
+    return keras.Model([x, y], score, name=seed_discriminator.name)
+
+
+def draw(batch, k: int, seed):
+    """The fake images' classes inside the train step: uniform on 0..K-1, stateless from `seed`."""
+    import tensorflow as tf
+
+    return tf.random.stateless_uniform([batch], seed, 0, k, dtype=tf.int32)
+
+
+def caller(model, conditional: bool):
+    """model as a callable: (noise) -> images, or (noise, labels) -> images for a conditional one."""
+    if conditional:
+        return lambda z, y: model([z, y], training=False)
+    return lambda z: model(z, training=False)
