@@ -254,9 +254,11 @@ def grids_picture(runs: list[Run], labels: list[str], path: Path) -> None:
     epochs = sorted({epochs[0], epochs[len(epochs) // 2], epochs[-1]})
     tiles = [[Image.open(io.BytesIO(r.grids[e])).convert("RGB") for e in epochs] for r in chosen]
     w, h = tiles[0][0].size
-    left, top, gap = 130, 24, 8
+    f = pictures.font(13)
+    widest = max(pictures.text_size(ImageDraw.Draw(Image.new("RGB", (1, 1))), r.label, f)[0] for r in chosen)
+    left, top, gap = widest + 16, 24, 8
     sheet = Image.new("RGB", (left + len(epochs) * (w + gap), top + len(chosen) * (h + gap)), (255, 255, 255))
-    draw, f = ImageDraw.Draw(sheet), pictures.font(13)
+    draw = ImageDraw.Draw(sheet)
     for j, e in enumerate(epochs):
         pictures.draw_text(draw, (left + j * (w + gap) + w / 2, 4), f"epoch {e}", f, (40, 40, 40), "center")
     for i, (r, row) in enumerate(zip(chosen, tiles)):
