@@ -209,7 +209,18 @@ def line_chart_png(series: dict[str, tuple[Sequence[float], Sequence[float]]],
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     f_small, f_title = font(11), font(14)
-    left, right, top, bottom = 64, width - 20, 50, height - 46
+    left, right, bottom = 64, width - 20, height - 46
+    # legend rows above the plot area (as many as the names need), so it never hides data
+    rows: list[list[str]] = [[]]
+    used = 0
+    for name in series:
+        need = text_size(draw, name, f_small)[0] + 40
+        if rows[-1] and used + need > right - left:
+            rows.append([])
+            used = 0
+        rows[-1].append(name)
+        used += need
+    top = 36 + 14 * len(rows)
     inset = 10  # keeps the first and last points off the axes
 
     finite = [y for xs, ys in series.values() for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)]
@@ -275,13 +286,13 @@ def line_chart_png(series: dict[str, tuple[Sequence[float], Sequence[float]]],
             for x, y in seg:
                 draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=colour)
 
-    # legend: one row above the plot area, right-aligned, so it never hides data
-    x, y = right, top - 12
-    for name in reversed(list(series)):
-        x -= text_size(draw, name, f_small)[0]
-        draw_text(draw, (x, y), name, f_small, AXIS, "left", "middle")
-        draw.line([(x - 26, y), (x - 6, y)], fill=colours[name], width=3)
-        x -= 40
+    for i, row in enumerate(rows):  # right-aligned, the last row just above the plot
+        x, y = right, top - 12 - 14 * (len(rows) - 1 - i)
+        for name in reversed(row):
+            x -= text_size(draw, name, f_small)[0]
+            draw_text(draw, (x, y), name, f_small, AXIS, "left", "middle")
+            draw.line([(x - 26, y), (x - 6, y)], fill=colours[name], width=3)
+            x -= 40
 
     data = png_bytes(image)
     if path is not None:
