@@ -22,7 +22,7 @@ CLI uses the spec-side helpers (names, `pick`) and must not pay for them.
 """
 from __future__ import annotations
 
-from ganctl.jobs.labels import CLASS_NAMES
+from ganctl.jobs.labels import CLASS_NAMES, fashion_index
 
 ALL = "all"          # `ganctl sample --class all`: one grid row per class
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
@@ -92,9 +92,8 @@ def pick(spec, text: str, job: str = "this job") -> int | str:
     if key.isdigit() and int(key) < len(names):
         return int(key)
     lowered = [n.lower() for n in names]
-    aliases = {"tshirt": "t-shirt", "t-shirt/top": "t-shirt", "top": "t-shirt", "boot": "ankle-boot",
-               "ankleboot": "ankle-boot"} if not _is_folder(spec) else {}
-    key = aliases.get(key, key)
+    if not _is_folder(spec) and (index := fashion_index(key)) is not None:
+        key = CLASS_NAMES[index]  # an alias (`boot`) of one of the job's classes
     if key in lowered:
         return lowered.index(key)
     if str(text).strip() in names:  # a folder name whose case matters

@@ -12,7 +12,7 @@ import numpy as np
 
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.datatypes import DataError, Subset  # noqa: F401 - callers catch data.DataError
-from ganctl.jobs.labels import CLASS_NAMES
+from ganctl.jobs.labels import CLASS_NAMES, fashion_index
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +32,11 @@ def parse_classes(items: list[str | int]) -> list[int]:
     """Class names (`trouser`) or indices (`1`) to sorted unique indices."""
     out = set()
     for item in items:
-        key = str(item).strip().lower().replace("_", "-")
+        key = str(item).strip()
         if key.isdigit() and int(key) < len(CLASS_NAMES):
             out.add(int(key))
-        elif key in CLASS_NAMES:
-            out.add(CLASS_NAMES.index(key))
-        elif key in ("tshirt", "t-shirt/top", "top"):
-            out.add(0)
-        elif key in ("ankleboot", "boot"):
-            out.add(9)
+        elif (index := fashion_index(key)) is not None:
+            out.add(index)
         else:
             raise DataError(f"unknown class {item!r}; use one of {', '.join(CLASS_NAMES)} or 0-9")
     return sorted(out)

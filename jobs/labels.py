@@ -3,6 +3,16 @@ classes without importing numpy (a `ganctl status` pays for every import)."""
 
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle-boot")
+# Other spellings users type for a class name.
+ALIASES = {"tshirt": "t-shirt", "t-shirt/top": "t-shirt", "top": "t-shirt", "boot": "ankle-boot",
+           "ankleboot": "ankle-boot"}
+
+
+def fashion_index(name) -> int | None:
+    """The Fashion-MNIST index of a class name as typed (any case, `_` for `-`, an alias), or None."""
+    key = str(name).strip().lower().replace("_", "-")
+    key = ALIASES.get(key, key)
+    return CLASS_NAMES.index(key) if key in CLASS_NAMES else None
 
 
 def classes_text(classes) -> str:

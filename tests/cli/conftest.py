@@ -51,3 +51,16 @@ def store(home):
     s = Store.from_settings()
     yield s
     s.close()
+
+
+@pytest.fixture
+def tasks(home, monkeypatch):
+    """The worker's task module, on this test's store, with no GPU set-up (none here)."""
+    from ganctl.jobs import device
+    from ganctl.worker import tasks as mod
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(device, "configure", lambda: None)
+    mod.store.cache_clear()
+    yield mod
+    mod.store.cache_clear()

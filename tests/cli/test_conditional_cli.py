@@ -9,21 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganctl.jobs import device
-
 from cli_helpers import assert_one_line_error, job_rows
 
 CLASSES = "trouser,bag,sneaker"  # visually distinct; the job's labels: 0 trouser, 1 sneaker, 2 bag
-
-
-@pytest.fixture
-def tasks(home, monkeypatch):
-    monkeypatch.setattr(device, "configure", lambda: None)
-    from ganctl.worker import tasks as mod
-
-    mod.store.cache_clear()
-    yield mod
-    mod.store.cache_clear()
 
 
 def _ok(result) -> str:

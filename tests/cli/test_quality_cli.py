@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ganctl.jobs import artifacts, device, train
+from ganctl.jobs import artifacts, train
 
 GOOD = {"n": 200, "n_real": 400, "fd": 41.25, "fd_floor": 3.5, "fd_n": 200, "kid": 0.0312,
         "kid_std": 0.002, "precision": 0.61, "recall": 0.33, "density": 0.72, "coverage": 0.41,
@@ -125,16 +125,6 @@ def test_eval_refuses_folder_jobs_and_unfinished_ones(cli, store, home):
     assert "--eval-every: quality metrics are for Fashion-MNIST jobs" in r.stderr
     r = cli("submit", "--eval-n", "10")
     assert r.exit_code == 2 and "--eval-n" in r.stderr
-
-
-@pytest.fixture
-def tasks(home, monkeypatch):
-    monkeypatch.setattr(device, "configure", lambda: None)
-    from ganctl.worker import tasks as mod
-
-    mod.store.cache_clear()
-    yield mod
-    mod.store.cache_clear()
 
 
 def test_training_records_each_reports_quality(tasks, store, monkeypatch):

@@ -7,18 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ganctl.jobs import artifacts, device, sample, train
-
-
-@pytest.fixture
-def tasks(home, monkeypatch):
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    monkeypatch.setattr(device, "configure", lambda: None)
-    from ganctl.worker import tasks as mod
-
-    mod.store.cache_clear()
-    yield mod
-    mod.store.cache_clear()
+from ganctl.jobs import artifacts, sample, train
 
 
 def _job(store, epochs=2):
