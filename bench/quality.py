@@ -8,7 +8,8 @@ Every run is a real ganctl training job (ganctl.jobs.train.run with --eval-every
 epoch n images from the job's sampler (the EMA generator where the recipe has one) are scored by
 ganctl.jobs.quality in the feature space of the shipped classifier (fmnist-cnn-v1) against real
 TEST images of the same classes, exactly as `ganctl submit --eval-every 1 --eval-n N` records them.
-A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm, ema,
+--conditional makes every run a class-conditional job and adds the classifier's accuracy on the
+images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm, ema,
 augment, r1, lr_g, lr_d, beta_1, beta_2); runs are separated by `;`.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
@@ -91,7 +92,7 @@ def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, ke
     recipe, switches = parse_run(label)
     spec = TrainSpec(arch=arch, epochs=args.epochs, limit=args.limit, classes=classes, seed=seed,
                      recipe=recipe, precision=args.precision, eval_every=1, eval_n=args.n,
-                     checkpoint_every=10_000, grid_every=1, **switches)
+                     checkpoint_every=10_000, grid_every=1, conditional=args.conditional, **switches)
     run = Run(arch, label, seed)
 
     def on_epoch(report):
@@ -221,6 +222,18 @@ def histogram_table(runs: list[Run], names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def class_accuracy_table(runs: list[Run], names: list[str]) -> str:
+    """A conditional job's per-class accuracy at the final epoch (does "trouser" give trousers?)."""
+    labels = list(dict.fromkeys(r.label for r in runs))
+    lines = ["| run | mean | worst | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 3)]
+    for label in labels:
+        rs = [r for r in runs if r.label == label]
+        acc = {n: statistics.fmean(r.final["per_class"][n]["accuracy"] for r in rs) for n in names}
+        lines.append(f"| {label} | {statistics.fmean(acc.values()):.2f} | {min(acc.values()):.2f} | "
+                     + " | ".join(f"{a:.2f}" for a in acc.values()) + " |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- pictures
 
 
@@ -297,6 +310,8 @@ def main(argv=None) -> None:
     parser.add_argument("--recipes", default="seed; modern", help="runs separated by ';': RECIPE [switch=value ...]")
     parser.add_argument("--default", default=None, help="the run timed against `seed` (default: the last run)")
     parser.add_argument("--out", type=Path, default=None, help="folder for quality.md/.json and the pictures")
+    parser.add_argument("--conditional", action="store_true",
+                        help="class-conditional jobs: also the classifier's accuracy per requested class")
     args = parser.parse_args(argv)
 
     from ganctl.jobs import data
@@ -313,7 +328,7 @@ def main(argv=None) -> None:
     wanted = [CLASS_NAMES[c] for c in (classes or range(len(CLASS_NAMES)))]
     started, load = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()[0]
     config = {"epochs": args.epochs, "n": args.n, "limit": args.limit, "classes": list(classes),
-              "precision": args.precision}
+              "precision": args.precision} | ({"conditional": True} if args.conditional else {})
     runs = load_runs(args.out, config) if args.out else []
     for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
         for seed in seeds:  # seed-major: a stopped benchmark has every recipe for the seeds it did
@@ -382,6 +397,9 @@ def write(args, runs: list[Run], default: str, wanted: list[str], started: str, 
                 f"{1 / len(wanted):.3f}):\n", histogram_table(rs, wanted),
                 f"\nTime to quality (`{default}` against the `{SEED_RECIPE}` recipe's final FD):\n",
                 time_to_quality_table(rs, default)]
+        if args.conditional:
+            out += ["\nConditional: the classifier's accuracy on images asked for each class, final epoch "
+                    "(mean over seeds; target 0.90 each):\n", class_accuracy_table(rs, wanted)]
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             fd_chart(rs, args.out / f"quality-{arch}-fd.png", arch)

@@ -2,7 +2,11 @@
 A B C A B C ... on one fixed batch, medians: the comparison that survives a loaded machine, where
 whole epochs (bench.train) swing by 2x with the neighbours' load.
 
-    python -m bench.steps [--arch dcgan] [--reps 10] [--batch 128]
+    python -m bench.steps [--arch dcgan] [--reps 10] [--batch 128] [--recipes seed,ema-augment]
+        [--precisions fp32,bf16] [--two-calls]
+
+--recipes times ganctl's step under each named recipe (jobs/recipes.py); --two-calls adds, where
+the step makes one discriminator call on concat(real, fake), the same step with two calls.
 """
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ def main(argv=None) -> None:
     parser.add_argument("--arch", choices=["upsample", "dcgan"], default="dcgan")
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--recipes", default="seed", help="comma-separated recipe names")
+    parser.add_argument("--precisions", default="fp32,bf16", help="ganctl's precisions, comma-separated")
+    parser.add_argument("--two-calls", action="store_true", help="also the step with two D calls")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -34,15 +41,22 @@ def main(argv=None) -> None:
     spec = TrainSpec(arch=args.arch, limit=b, batch_size=b)
     x = tf.random.uniform((b, *spec.info.image_shape))
 
-    def ganctl_step(precision: str):
-        gan, _ = train.build(spec, precision)
+    def ganctl_step(precision: str, recipe: str, joint: bool = True):
+        gan, _ = train.build(TrainSpec(arch=args.arch, limit=b, batch_size=b, recipe=recipe), precision)
+        gan._joint_d = gan._joint_d and joint
         return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses
 
     with device.precision_scope("fp32"):
         ref_epoch = TRAINERS[args.arch](b)
     one_batch = tf.data.Dataset.from_tensors(x)
-    variants = {"ganctl fp32": ganctl_step("fp32"), "ganctl bf16": ganctl_step("bf16"),
-                "reference fp32": lambda: ref_epoch(one_batch)}
+    variants = {}
+    for recipe in [r.strip() for r in args.recipes.split(",") if r.strip()]:
+        for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
+            name = f"ganctl {precision}" + ("" if recipe == "seed" else f" {recipe}")
+            variants[name] = ganctl_step(precision, recipe)
+            if args.two_calls and train.build(spec, precision)[0]._joint_d:
+                variants[name + ", two D calls"] = ganctl_step(precision, recipe, joint=False)
+    variants["reference fp32"] = lambda: ref_epoch(one_batch)
     for f in variants.values():  # warm-up: tracing, oneDNN kernel selection
         f(), f()
     times = {k: [] for k in variants}

@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from ganctl.jobs import recipes
+
 JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it (at least 4 hex digits).",
                                       show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -49,8 +51,9 @@ EvalEvery = Annotated[int, typer.Option(
                          "0: off. Fashion-MNIST only.")]
 TrainEvalN = Annotated[int, typer.Option("--eval-n", help="Generated images scored at each evaluation.")]
 # submit: the training recipe and its switches (None: the recipe's; see README "Recipes")
-Recipe = Annotated[str, typer.Option("--recipe", help="Training recipe: seed (each arch's own, the default) "
-                                                       "or modern. The switches below override it.")]
+Recipe = Annotated[str, typer.Option("--recipe", help=f"Training recipe: {', '.join(recipes.names())} (default "
+                                                       f"{recipes.DEFAULT}; seed: each arch's own). The switches "
+                                                       "below override it.")]
 Loss = Annotated[Optional[str], typer.Option("--loss", help="bce (the seed's, with its label tricks), hinge or "
                                                             "wgan-gp (these two score with D's pre-sigmoid logit).")]
 SpectralNorm = Annotated[Optional[bool], typer.Option("--spectral-norm/--no-spectral-norm",

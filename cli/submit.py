@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from ganctl.jobs import service
+from ganctl.jobs import recipes, service
 from ganctl.jobs.service import build_spec
 
 from ganctl.cli import _options as o
@@ -33,7 +33,7 @@ def submit(
     grid_every: o.GridEvery = 1,
     eval_every: o.EvalEvery = 0,
     eval_n: o.TrainEvalN = 1000,
-    recipe: o.Recipe = "seed",
+    recipe: o.Recipe = recipes.DEFAULT,
     loss: o.Loss = None,
     spectral_norm: o.SpectralNorm = None,
     ema: o.Ema = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ganctl.cli import _options as o
+from ganctl.jobs import recipes
 from ganctl.cli._errors import user_errors
 from ganctl.cli._output import print_json
 from ganctl.cli._quality_text import num
@@ -41,7 +42,7 @@ def sweep(
     batch_size: o.BatchSize = None,
     seed: o.Seed = 0,
     precision: o.Precision = "auto",
-    recipe: o.Recipe = "seed",
+    recipe: o.Recipe = recipes.DEFAULT,
     checkpoint_every: o.CheckpointEvery = 1,
     grid_every: o.GridEvery = 1,
     json: o.Json = False,

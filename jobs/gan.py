@@ -109,15 +109,22 @@ class GAN:
         scaled = opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
         return tape.gradient(scaled, variables)
 
+    def _augment(self, images, seed):
+        """DiffAugment's draw `seed` of images when the recipe has it; the images otherwise."""
+        if not self.recipe.augment:
+            return images
+        from ganctl.jobs.augment import diff_augment
+
+        return diff_augment(images, self.recipe.augment, seed, *self._pixels)
+
+    def _score(self, images, labels=None):
+        inputs = images if labels is None else [images, labels]
+        return tf.cast(self.discriminator(inputs, training=True), tf.float32)
+
     def _d(self, images, seed, labels=None):
         """D's float32 score of images (of classes `labels`, conditional jobs), after DiffAugment
         when the recipe has it."""
-        if self.recipe.augment:
-            from ganctl.jobs.augment import diff_augment
-
-            images = diff_augment(images, self.recipe.augment, seed, *self._pixels)
-        inputs = images if labels is None else [images, labels]
-        return tf.cast(self.discriminator(inputs, training=True), tf.float32)
+        return self._score(self._augment(images, seed), labels)
 
     def _bce_losses(self, p_real, p_fake, batch, seed):
         y_real = tf.fill(tf.shape(p_real), self._y_real)
@@ -151,10 +158,12 @@ class GAN:
         fake_y = None if labels is None else conditional.draw(batch, self.classes, seed + [0, 2**22])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._g_inputs(noise, fake_y), training=True)
-            if self._joint_d and not self.recipe.augment:
-                # One pass over 2x the batch: bigger, fewer oneDNN calls (docs/BENCHMARKS.md).
+            if self._joint_d:
+                # One pass over 2x the batch: bigger, fewer oneDNN calls (docs/BENCHMARKS.md). Each
+                # half keeps its own augmentation draw, as in two calls.
                 both = None if labels is None else tf.concat([labels, fake_y], 0)
-                s_real, s_fake = tf.split(self._d(tf.concat([real, fake], 0), aug_r, both), 2)
+                images = tf.concat([self._augment(real, aug_r), self._augment(fake, aug_f)], 0)
+                s_real, s_fake = tf.split(self._score(images, both), 2)
             else:
                 s_real, s_fake = self._d(real, aug_r, labels), self._d(fake, aug_f, fake_y)
             if loss == "bce":

@@ -53,7 +53,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("ema-augment", "the seed recipe + EMA 0.999 with warm-up + DiffAugment translation,cutout",
            ema=0.999, augment=("translation", "cutout")),
 )}
-DEFAULT = "seed"
+DEFAULT = "seed"  # what a new submission gets without --recipe
+# What a stored spec that names no recipe ran: every job queued before recipes existed. Not DEFAULT,
+# so that changing the default never changes how an old job is extended, forked or described.
+UNNAMED = "seed"
 SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "lr_g", "lr_d", "beta_1", "beta_2")
 
 
@@ -107,7 +110,7 @@ def refusal(recipe: Recipe, label_smoothing: float, label_noise: float | None) -
 
 def describe(spec: dict) -> str:
     """One line for `ganctl status`: a stored train spec's recipe with its switches applied."""
-    name = str(spec.get("recipe") or DEFAULT)
+    name = str(spec.get("recipe") or UNNAMED)
     try:
         r = resolve(name, **{k: spec.get(k) for k in SWITCHES})
     except (ValueError, TypeError):

@@ -67,8 +67,9 @@ class TrainSpec(BaseModel):
     # on eval_n generated images against the real test split of the job's classes.
     eval_every: int = Field(0, ge=0, le=100_000)
     eval_n: int = Field(1000, ge=50, le=50_000)
-    # The training recipe (jobs/recipes.py) and its switches; None means "the recipe's".
-    recipe: str = recipes.DEFAULT
+    # The training recipe (jobs/recipes.py) and its switches; None means "the recipe's". A spec
+    # without one is an old job's (recipes.UNNAMED); a new submission gets recipes.DEFAULT.
+    recipe: str = recipes.UNNAMED
     loss: Literal["bce", "hinge", "wgan-gp"] | None = None
     spectral_norm: bool | None = None
     ema: float | None = Field(None, ge=0.0, lt=1.0)
@@ -109,7 +110,7 @@ class TrainSpec(BaseModel):
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
-        return cls.model_validate(fields, context={CHECK_FOLDER: True})
+        return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
 
     @field_validator("dataset")
     @classmethod

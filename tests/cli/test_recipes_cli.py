@@ -6,7 +6,14 @@ import json
 
 import pytest
 
+from ganctl.jobs import recipes
+from ganctl.jobs.spec import TrainSpec
+
 from cli_helpers import assert_one_line_error, broker_messages, job_rows
+
+
+def recipe_line(status_text: str) -> str:
+    return next(x for x in status_text.splitlines() if x.startswith("recipe"))
 
 
 def test_recipe_and_switches_are_recorded_and_shown(cli, home):
@@ -21,11 +28,23 @@ def test_recipe_and_switches_are_recorded_and_shown(cli, home):
     line = next(x for x in text.splitlines() if x.strip().startswith("recipe"))
     assert ("modern  loss hinge  spectral-norm  ema 0.999  augment translation,color  r1 0.5  "
             "lr_g 0.0001  lr_d 0.0004  beta_1 0  beta_2 0.99") in line
-    seed = json.loads(cli("submit", "--arch", "upsample", "--json").stdout)
+    seed = json.loads(cli("submit", "--arch", "upsample", "--recipe", "seed", "--json").stdout)
     assert seed["spec"]["recipe"] == "seed"
     assert "seed  loss bce" in cli("status", seed["id"][:8]).stdout
     off = json.loads(cli("submit", "--recipe", "modern", "--ema", "0", "--no-spectral-norm", "--json").stdout)
     assert "modern  loss hinge  augment translation,cutout  lr_g" in cli("status", off["id"][:8]).stdout
+
+
+def test_without_recipe_a_submission_gets_the_default_and_an_old_job_stays_seed(cli, home, store):
+    """The default applies to new submissions only: a job stored before recipes existed (its spec
+    names none) ran the seed recipe, and status, extend and fork must keep reading it so."""
+    new = json.loads(cli("submit", "--arch", "dcgan", "--json").stdout)
+    assert new["spec"]["recipe"] == recipes.DEFAULT
+    assert recipe_line(cli("status", new["id"][:8]).stdout).startswith(f"recipe   {recipes.DEFAULT}  loss")
+    old_spec = {k: v for k, v in new["spec"].items() if k not in recipes.SWITCHES and k != "recipe"}
+    old = store.create_job("train", old_spec, total_epochs=old_spec["epochs"], max_attempts=3)
+    assert recipe_line(cli("status", old.id[:8]).stdout).startswith("recipe   seed  loss bce")
+    assert TrainSpec.model_validate(old_spec).recipe == "seed"
 
 
 @pytest.mark.parametrize("args, needle", [
