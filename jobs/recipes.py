@@ -45,21 +45,23 @@ class Recipe:
         return self.loss != "bce"
 
 
+# The best of bench.quality's screen (dcgan, 10,000 images, 5 epochs, one seed; docs/BENCHMARKS.md):
+# the seed's losses and rates with the two switches that helped alone (FD 0.73x, 0.89x) -> 0.65x.
+EMA_AUGMENT = Recipe("ema-augment", "the seed recipe + EMA 0.999 with warm-up + DiffAugment translation,cutout",
+                     ema=0.999, augment=("translation", "cutout"))
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("seed", "each architecture's seed recipe: BCE with its label tricks, its learning rates"),
     Recipe("modern", "hinge + spectral norm on D, EMA 0.999 with warm-up, DiffAugment translation,cutout, "
                      "TTUR lr_g 1e-4 / lr_d 4e-4, Adam betas 0.0/0.9",
            loss="hinge", spectral_norm=True, ema=0.999, augment=("translation", "cutout"),
            lr_g=1e-4, lr_d=4e-4, beta_1=0.0, beta_2=0.9),
-    # The best of bench.quality's screen (dcgan, 10,000 images, 5 epochs, one seed; docs/BENCHMARKS.md):
-    # the seed's losses and rates with the two switches that helped alone (FD 0.73x, 0.89x) -> 0.65x.
-    Recipe("ema-augment", "the seed recipe + EMA 0.999 with warm-up + DiffAugment translation,cutout",
-           ema=0.999, augment=("translation", "cutout")),
+    EMA_AUGMENT,
     # bench.quality on upsample (5,000 images, 5 epochs): seed FD 250 and ema-augment 223, both one
     # class; with these rates 177 (128 at epoch 4). dcgan's and dcgan64's own rates are these already.
-    Recipe("ema-augment-dcgan-adam", "ema-augment + the DCGAN paper's Adam for both networks: lr 2e-4, "
-                                     "betas 0.5/0.999 (dcgan's own; upsample's seed has lr_d 1e-5)",
-           ema=0.999, augment=("translation", "cutout"), lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999),
+    replace(EMA_AUGMENT, name="ema-augment-dcgan-adam",
+            description="ema-augment + the DCGAN paper's Adam for both networks: lr 2e-4, betas 0.5/0.999 "
+                        "(dcgan's own; upsample's seed has lr_d 1e-5)",
+            lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999),
 )}
 DEFAULT = "ema-augment-dcgan-adam"  # what a new submission gets without --recipe (docs/BENCHMARKS.md)
 # What a stored spec that names no recipe ran: every job queued before recipes existed. Not DEFAULT,
