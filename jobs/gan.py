@@ -46,6 +46,15 @@ def spectral_norm(discriminator):
                             name=discriminator.name)
 
 
+def _all_layers(model) -> list:
+    """Every layer inside model, nested models' included: a conditional generator holds the seed
+    generator (and its BatchNorms) as one nested layer."""
+    out = []
+    for layer in model.layers:
+        out += [layer, *(_all_layers(layer) if hasattr(layer, "layers") else [])]
+    return out
+
+
 def joint_d_call(discriminator) -> bool:
     """Whether D may score reals and fakes in one call on their concatenation: only when no layer
     sees the batch as a whole or draws per-call randomness. BatchNorm would mix the two halves'
@@ -204,7 +213,7 @@ class GAN:
         g, step = self.ema_generator, int(self.steps.numpy())
         if g is None or step == self._standing_at:
             return
-        bns = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        bns = [layer for layer in _all_layers(g) if isinstance(layer, keras.layers.BatchNormalization)]
         if bns:
             saved = [bn.momentum for bn in bns]
             try:
