@@ -102,7 +102,7 @@ class GAN:
 
     def _build_generator(self):
         g = self.info.build_generator(self.info.noise_dim)
-        return conditional.generator(g, self.classes, self.info.noise_dim) if self.classes else g
+        return conditional.generator(g, self.classes, self.info.noise_dim, self.spec.class_dims) if self.classes else g
 
     def _g_inputs(self, noise, labels):
         return noise if labels is None else [noise, labels]

@@ -38,7 +38,7 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     with device.precision_scope(precision):
         g = spec.info.build_generator(spec.info.noise_dim)
         if spec.conditional:
-            g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim)
+            g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims)
         return g
 
 

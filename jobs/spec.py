@@ -79,6 +79,9 @@ class TrainSpec(BaseModel):
     beta_2: float | None = Field(None, ge=0.0, lt=1.0)
     # Class-conditional networks (jobs/conditional.py): G takes (noise, class), D sees the class.
     conditional: bool = False
+    # How the class enters G (jobs/conditional.generator): the noise entries its code replaces; 0
+    # (a stored spec without it) adds it to the whole noise. New conditional submissions get CLASS_DIMS.
+    class_dims: int = Field(0, ge=0, le=64)
 
     @field_validator("recipe")
     @classmethod
@@ -110,6 +113,10 @@ class TrainSpec(BaseModel):
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
+        if fields.get("conditional"):
+            from ganctl.jobs.conditional import CLASS_DIMS
+
+            fields = {"class_dims": CLASS_DIMS, **fields}
         return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
 
     @field_validator("dataset")

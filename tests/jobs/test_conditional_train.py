@@ -12,11 +12,18 @@ from ganctl.jobs.spec import TrainSpec
 
 
 def test_the_embeddings_are_the_only_added_parameters():
-    spec = TrainSpec(arch="dcgan", classes="trouser,bag,sneaker", conditional=True, recipe="modern")
+    spec = TrainSpec.submitted(arch="dcgan", classes="trouser,bag,sneaker", conditional=True, recipe="modern")
     info = archs.get("dcgan")
     gan, _ = train.build(spec, "fp32")
     seed_g = info.build_generator(info.noise_dim).count_params()
-    assert gan.generator.count_params() == gan.ema_generator.count_params() == seed_g + 3 * info.noise_dim
+    # A new job's class code takes the noise's last CLASS_DIMS entries: 3 x 10 added to G.
+    assert spec.class_dims == conditional.CLASS_DIMS == 10
+    assert gan.generator.count_params() == gan.ema_generator.count_params() == seed_g + 3 * 10
+    # A job stored before class_dims existed builds as it trained: the code added to all 100 entries.
+    old = TrainSpec.model_validate({k: v for k, v in spec.model_dump().items() if k != "class_dims"})
+    assert old.class_dims == 0
+    assert train.build(old, "fp32")[0].generator.count_params() == seed_g + 3 * info.noise_dim
+    assert sample.untrained_generator(old).count_params() == seed_g + 3 * info.noise_dim
     # Spectral norm wraps the seed D's Conv2D/Dense layers, not the projection embedding (3 x 1024).
     names = [type(layer).__name__ for layer in gan.discriminator.layers]
     assert names.count("SpectralNormalization") == 4 and names.count("Embedding") == 1
@@ -32,7 +39,8 @@ def _h5_arrays(spec, path):
 
 @pytest.mark.slow
 def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
-    spec = TrainSpec(arch="dcgan", classes="trouser,bag", conditional=True, limit=128, batch_size=64, epochs=2,
+    spec = TrainSpec(arch="dcgan", classes="trouser,bag", conditional=True, class_dims=conditional.CLASS_DIMS,
+                     limit=128, batch_size=64, epochs=2,
                      precision="fp32", ema=0.9, eval_every=2, eval_n=50)
     seen = []
     train.run(spec, tmp_path / "straight", train.Hooks(on_epoch=seen.append))
