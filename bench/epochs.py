@@ -3,7 +3,7 @@
 
     python -m bench.epochs [--arch dcgan] [--images 10000] [--epochs 4] [--rounds 2]
 
-Each round trains one job with each pipeline (autotuned first, then fixed), every epoch timed by
+Each round trains one job with each pipeline (which goes first alternates), every epoch timed by
 train.run exactly as a worker records it, the first epoch included: that is the user's wait too
 (bench.train leaves it out as warm-up). Same spec, seed and images for both; only the pipeline's
 parallelism settings differ.
@@ -58,8 +58,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     runs: dict[str, list[list[float]]] = {"autotuned (before)": [], "fixed (now)": []}
     with tempfile.TemporaryDirectory() as tmp:
+        sides = [("autotuned (before)", autotuned_pipeline), ("fixed (now)", None)]
         for r in range(args.rounds):
-            for label, pipeline in (("autotuned (before)", autotuned_pipeline), ("fixed (now)", None)):
+            # Alternate which side goes first, so neither alone pays the process's warm-up.
+            for label, pipeline in sides if r % 2 == 0 else sides[::-1]:
                 s = job_epochs(args.arch, args.images, args.epochs, Path(tmp) / f"{r}-{label[:5]}", pipeline)
                 runs[label].append(s)
                 print(f"round {r + 1} {label}: " + " ".join(f"{x:.1f}" for x in s), flush=True)

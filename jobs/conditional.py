@@ -83,6 +83,9 @@ def refusal(spec) -> str | None:
     if len(names) < 2:
         return (f"--conditional needs at least two classes to condition on; this job has one "
                 f"({', '.join(names)}): list more with --classes, or drop --conditional")
+    if spec.class_dims >= spec.info.noise_dim:
+        return (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
+                f"{spec.info.noise_dim} entries")
     return None
 
 

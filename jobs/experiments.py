@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # What a checkpoint's networks and data fix: a fork cannot change them.
 FIXED = ("arch", "dataset", "image_size", "channels", "resize", "classes", "split", "limit",
-         "conditional")
+         "conditional", "class_dims")
 CARRY_FROM = ("completed", "cancelled", "failed")
 
 
@@ -36,7 +36,12 @@ def checkpoint_epochs(job_id: str) -> list[int]:
 
 
 def _changed(parent: dict, changes: dict) -> dict:
-    return {k: v for k, v in changes.items() if v is not None and parent.get(k) != v}
+    """The changes that differ from the parent's stored spec (a field it lacks: the default)."""
+    from ganctl.jobs.spec import TrainSpec
+
+    fields = TrainSpec.model_fields
+    return {k: v for k, v in changes.items()
+            if v is not None and parent.get(k, fields[k].default if k in fields else None) != v}
 
 
 def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, epoch: int | None = None,

@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer,
+                      model_validator)
 
 from ganctl.jobs import archs, recipes
 from ganctl.jobs.data import SPLITS, parse_classes
@@ -83,6 +84,15 @@ class TrainSpec(BaseModel):
     # (a stored spec without it) adds it to the whole noise. New conditional submissions get CLASS_DIMS.
     class_dims: int = Field(0, ge=0, le=64)
 
+    @model_serializer(mode="wrap")
+    def _without_unused_class_dims(self, handler):
+        # 0 is what a spec without the field means: left out, so stored specs (and workers that
+        # predate the field) see unconditional and early conditional jobs as before.
+        data = handler(self)
+        if not self.class_dims:
+            data.pop("class_dims", None)
+        return data
+
     @field_validator("recipe")
     @classmethod
     def _known_recipe(cls, v: str) -> str:
@@ -113,11 +123,12 @@ class TrainSpec(BaseModel):
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
-        if fields.get("conditional"):
+        spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
+        if spec.conditional and "class_dims" not in fields:  # after parsing: "false" is a string
             from ganctl.jobs.conditional import CLASS_DIMS
 
-            fields = {"class_dims": CLASS_DIMS, **fields}
-        return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
+            spec = spec.model_copy(update={"class_dims": CLASS_DIMS})
+        return spec
 
     @field_validator("dataset")
     @classmethod

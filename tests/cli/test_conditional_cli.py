@@ -123,11 +123,13 @@ def test_submit_conditional_refusals(cli, home, tmp_path):
     # Fashion-MNIST, all ten classes: accepted; status names them.
     job_id = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--epochs", "1"))
     d = json.loads(_ok(cli("status", job_id, "--json")))
-    assert d["spec"]["conditional"] is True
+    assert d["spec"]["conditional"] is True and d["spec"]["class_dims"] == 10  # the class code's own entries
+    plain = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--epochs", "1")), "--json")))
+    assert "class_dims" not in plain["spec"]  # unconditional specs read as they always did
     assert "conditional  10 classes: 0 t-shirt, 1 trouser" in _ok(cli("status", job_id))
 
 
 def test_fork_cannot_change_conditional():
     from ganctl.jobs import experiments
 
-    assert "conditional" in experiments.FIXED
+    assert {"conditional", "class_dims"} <= set(experiments.FIXED)

@@ -58,6 +58,7 @@ def test_refusals_are_one_line_and_queue_nothing(env):
     client, store, job = env
     count = len(store.list_jobs(limit=0))
     for what, body, says in (("fork", {"arch": "upsample"}, "--arch"), ("fork", {"epoch": 7}, "epoch 7"),
+                             ("fork", {"class_dims": 10}, "--class-dims"),  # the checkpoint's G fixes it
                              ("extend", {"epochs": 0}, "at least 1"), ("extend", {"epochs": "x"}, "")):
         r = client.post(f"/api/jobs/{job.id}/{what}", headers=HEADERS, json=body)
         assert r.status_code == 400 and says in r.json()["error"], (what, body, r.text)
