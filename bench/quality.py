@@ -86,15 +86,15 @@ def parse_run(text: str) -> tuple[str, dict]:
 
 
 def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, keep_grids: bool) -> Run:
-    from ganctl.jobs import conditional, train
+    from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
     recipe, switches = parse_run(label)
-    # Conditional runs as `submit --conditional` builds them now (the class code's own noise entries).
-    spec = TrainSpec(arch=arch, epochs=args.epochs, limit=args.limit, classes=classes, seed=seed,
-                     recipe=recipe, precision=args.precision, eval_every=1, eval_n=args.n,
-                     checkpoint_every=10_000, grid_every=1, conditional=args.conditional,
-                     class_dims=conditional.CLASS_DIMS if args.conditional else 0, **switches)
+    # A new submission's spec, as `ganctl submit` builds it (conditional: the class code's design).
+    spec = TrainSpec.submitted(arch=arch, epochs=args.epochs, limit=args.limit, classes=classes, seed=seed,
+                               recipe=recipe, precision=args.precision, eval_every=1, eval_n=args.n,
+                               checkpoint_every=10_000, grid_every=1, conditional=args.conditional,
+                               **switches)
     run = Run(arch, label, seed)
 
     def on_epoch(report):

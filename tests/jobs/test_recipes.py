@@ -21,10 +21,13 @@ SEED_LOSSES = {
 
 
 def _steps(spec):
+    """One epoch of batch-32 steps (with the images' classes for a conditional spec): (gan, losses)."""
     subset = data.load_for(spec)
     gan, _ = train.build(spec, "fp32")
-    batches = data.pipeline(subset.images, 32, train.epoch_seed(spec, 1), spec.info.output)
-    return gan, [tuple(float(x) for x in gan.train_step(r)) for r in batches]
+    labels = conditional_labels(spec, subset) if spec.conditional else None
+    batches = data.pipeline(subset.images, 32, train.epoch_seed(spec, 1), spec.info.output, labels)
+    steps = (gan.train_step(*b) if spec.conditional else gan.train_step(b) for b in batches)
+    return gan, [tuple(float(x) for x in losses) for losses in steps]
 
 
 @pytest.mark.parametrize("arch", ["upsample", "dcgan"])
@@ -113,11 +116,7 @@ def test_ema_batchnorm_statistics_are_recomputed_for_the_averaged_weights(classe
     # statistics were once left at their initial values (FD 205 against the raw generator's 111).
     spec = TrainSpec(arch="dcgan", classes=classes, conditional=conditional, limit=96, batch_size=32,
                      epochs=1, seed=3, ema=0.9)
-    subset = data.load_for(spec)
-    gan, _ = train.build(spec, "fp32")
-    labels = conditional_labels(spec, subset) if conditional else None
-    for batch in data.pipeline(subset.images, 32, train.epoch_seed(spec, 1), spec.info.output, labels):
-        gan.train_step(*batch) if conditional else gan.train_step(batch)
+    gan, _ = _steps(spec)
     g = gan.ema_generator
     z = np.random.default_rng(0).standard_normal((1024, 100)).astype(np.float32)
     inputs = [z, np.arange(1024, dtype=np.int32) % 2] if conditional else z
