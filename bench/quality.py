@@ -10,7 +10,7 @@ ganctl.jobs.quality in the feature space of the shipped classifier (fmnist-cnn-v
 TEST images of the same classes, exactly as `ganctl submit --eval-every 1 --eval-n N` records them.
 --conditional makes every run a class-conditional job and adds the classifier's accuracy on the
 images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm, ema,
-augment, r1, lr_g, lr_d, beta_1, beta_2); runs are separated by `;`.
+augment, r1, lr_g, lr_d, beta_1, beta_2) or the job option batch_size; runs are separated by `;`.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm
@@ -36,6 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
+JOB_OPTIONS = ("batch_size",)  # not recipe switches, but what a run may vary besides them
 
 
 @dataclass
@@ -76,11 +77,12 @@ def parse_run(text: str) -> tuple[str, dict]:
         raise ValueError("empty run in --recipes")
     name, switches = words[0], {}
     recipes.get(name)
+    allowed = (*recipes.SWITCHES, *JOB_OPTIONS)
     for word in words[1:]:
         key, sep, value = word.partition("=")
-        if not sep or key not in recipes.SWITCHES:
+        if not sep or key not in allowed:
             raise ValueError(f"run {text!r}: {word!r} is not SWITCH=VALUE with a switch among "
-                             f"{', '.join(recipes.SWITCHES)}")
+                             f"{', '.join(allowed)}")
         switches[key] = value
     return name, switches
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer,
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer, TypeAdapter,
                       model_validator)
 
 from ganctl.jobs import archs, recipes
@@ -117,14 +117,14 @@ class TrainSpec(BaseModel):
 
         A conditional job on a folder without --classes gets all its sub-folders as its classes
         here: the networks' K must be known wherever the job is built (a worker, a sampler)."""
-        if fields.get("conditional") and str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) \
-                and not fields.get("classes"):
+        if str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) and not fields.get("classes") \
+                and TypeAdapter(bool).validate_python(fields.get("conditional", False)):  # "false" is False
             from ganctl.jobs import folder
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
         spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
-        if spec.conditional and "class_dims" not in fields:  # after parsing: "false" is a string
+        if spec.conditional and "class_dims" not in fields:
             from ganctl.jobs.conditional import CLASS_DIMS
 
             spec = spec.model_copy(update={"class_dims": CLASS_DIMS})

@@ -85,6 +85,14 @@ def test_classes_by_sub_folder_name(pictures, home):
     assert sub.skipped == 1  # bag/broken.png is in a chosen class
 
 
+def test_conditional_given_as_text_is_parsed_before_the_folder_classes_are_listed(pictures, home):
+    # A form sends "false"/"true": the folder's classes are listed only for a conditional job.
+    plain = TrainSpec.submitted(arch="dcgan64", dataset=f"folder:{pictures}", image_size=64, conditional="false")
+    assert not plain.conditional and plain.classes == ()
+    both = TrainSpec.submitted(arch="dcgan64", dataset=f"folder:{pictures}", image_size=64, conditional="true")
+    assert both.conditional and both.classes == tuple(folder.subfolders(pictures))
+
+
 def test_crop_keeps_the_centre_and_pad_keeps_everything(tmp_path):
     root = tmp_path / "wide"
     root.mkdir()
