@@ -222,7 +222,7 @@ class TrainSpec(BaseModel):
 
     @property
     def effective_batch_size(self) -> int:
-        return self.batch_size or self.info.batch_size
+        return self.batch_size or self.training.batch_size or self.info.batch_size
 
     @property
     def effective_lr_g(self) -> float:

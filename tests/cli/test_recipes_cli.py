@@ -48,9 +48,10 @@ def test_without_recipe_a_submission_gets_the_default_and_an_old_job_stays_seed(
 
 
 def test_the_default_trains_dcgan_as_ema_augment_and_upsample_with_dcgan_adam(cli, home):
-    """The default is measured best on both archs (docs/BENCHMARKS.md): on dcgan and dcgan64 it is
-    ema-augment with their own Adam settings (the DCGAN paper's, as `ganctl archs` lists them); on
-    upsample it replaces the notebook's lr_d 1e-5 and beta_1 0.9, keeping its BCE label noise."""
+    """The default is measured best (docs/BENCHMARKS.md): on dcgan and dcgan64 it is ema-augment
+    with their own Adam settings (the DCGAN paper's, as `ganctl archs` lists them) on batches of 32;
+    on upsample it replaces the notebook's lr_d 1e-5 and beta_1 0.9, keeping its BCE label noise.
+    --batch-size overrides the recipe's batch; status then shows it on the arch line only."""
     def shown(*args):
         job = json.loads(cli("submit", *args, "--json").stdout)
         return recipe_line(cli("status", job["id"][:8]).stdout).split(None, 2)[2]
@@ -59,10 +60,16 @@ def test_the_default_trains_dcgan_as_ema_augment_and_upsample_with_dcgan_adam(cl
     dcgan_adam = "lr_g 0.0002  lr_d 0.0002  beta_1 0.5  beta_2 0.999"
     for arch in ("dcgan", "dcgan64"):  # the arch's own = the recipe's (dcgan64 needs a folder to submit)
         assert archs[arch][4:7] == ["0.0002", "0.0002", "0.5/0.999"]
-    assert shown("--arch", "dcgan") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}"
+    assert archs["dcgan"][3] == "128"
+    assert shown("--arch", "dcgan") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}  batch 32"
     assert shown("--arch", "dcgan", "--recipe", "ema-augment") == "loss bce  ema 0.999  augment translation,cutout"
+    assert shown("--arch", "dcgan", "--recipe", "ema-augment-dcgan-adam") == \
+        f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}"
+    assert shown("--arch", "dcgan", "--batch-size", "64") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}"
+    job = json.loads(cli("submit", "--arch", "dcgan", "--batch-size", "64", "--json").stdout)
+    assert "  batch 64  " in next(x for x in cli("status", job["id"][:8]).stdout.splitlines() if x.startswith("arch"))
     assert archs["upsample"][4:8] == ["0.0001", "1e-05", "0.9/0.999", "sigmoid"]
-    assert shown("--arch", "upsample") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}"
+    assert shown("--arch", "upsample") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}  batch 32"
     assert shown("--arch", "upsample", "--recipe", "seed") == "loss bce"
 
 

@@ -160,7 +160,7 @@ def test_spec_table_reads_as_the_user_typed_it():
     page = render_html(make_job(spec=spec), [], [], [])
     cells = _spec_cells(page)
     assert cells["classes"] == "trouser,bag"
-    assert cells["batch_size"] == "default (128)"  # dcgan's batch size
+    assert cells["batch_size"] == "default (32)"  # the default recipe's (dcgan's own: 128)
     assert cells["lr_g"] == "0.0001" and cells["lr_d"] == "default (0.0002)"
     assert "limit" not in cells  # unset and no default to show: left out
     assert "null" not in " ".join(cells.values()) and "[1, 8]" not in page

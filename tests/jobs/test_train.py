@@ -189,3 +189,13 @@ def _poisoned_run(spec, workdir):
         return train.run(spec, workdir)
     finally:
         train.build = original
+
+
+@pytest.mark.parametrize("fields, steps", [({}, 3), ({"batch_size": 96}, 1), ({"recipe": "seed"}, 1)])
+def test_the_default_recipe_trains_on_batches_of_32_unless_the_job_says_otherwise(fields, steps, tmp_path):
+    """A submission without --recipe/--batch-size gets the default recipe's batch of 32 (dcgan's own
+    is 128, which `--recipe seed` keeps); --batch-size overrides the recipe."""
+    spec = TrainSpec.submitted(arch="dcgan", classes="trouser", limit=96, epochs=1, **fields)
+    batches = []
+    train.run(spec, tmp_path, train.Hooks(on_batch=lambda epoch, step, n: batches.append((step, n))))
+    assert batches[-1] == (steps, steps)
