@@ -22,7 +22,7 @@ Poll = Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between s
 Arch = Annotated[str, typer.Option("--arch", "-a", help="Architecture (see `ganctl archs`).")]
 Epochs = Annotated[int, typer.Option("--epochs", "-e", help="Number of epochs.")]
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", "-b",
-                                                  help="Batch size (default: the architecture's).")]
+                                                  help="Batch size (default: the recipe's, else the architecture's).")]
 Classes = Annotated[Optional[str], typer.Option(
     "--classes", "-c", help="Comma list of class names or indices 0-9, e.g. trouser,bag; for a folder "
                             "dataset, names of its sub-folders (default: all).")]
