@@ -28,7 +28,7 @@ def _info_dict(info) -> dict:
 @app.callback()
 @user_errors
 def archs(ctx: typer.Context, json: o.Json = False) -> None:
-    """List the architectures with their defaults (`ganctl archs show NAME` for the layers)."""
+    """List the architectures with their own settings (the `seed` recipe's; `ganctl archs show NAME` for the layers)."""
     if ctx.invoked_subcommand is not None:
         return
     from ganctl.jobs import archs as registry

@@ -74,6 +74,9 @@ def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, ep
         epochs = int(parent.spec.get("epochs", 0)) - start
     if epochs < 1:
         raise ServiceError(f"--epochs: give how many epochs to train after epoch {start} (at least 1)")
+    if "recipe" in changes and not changes.get("batch_size") and not parent.spec.get("batch_size"):
+        # A recipe may set the batch: a fork to another recipe keeps the parent's batch unless told.
+        changes["batch_size"] = TrainSpec.model_validate(parent.spec).effective_batch_size
     fields = {**parent.spec, **changes, "epochs": start + epochs}
     try:
         spec = TrainSpec.model_validate(fields)

@@ -66,8 +66,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
             lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999),
 )}
 # bench.quality on dcgan (10,000 images, one seed, 5 epochs): batch 32 for the same images reaches
-# a given FD in fewer training seconds than 64 or the archs' 128 (four times the updates for ~1.6x
-# the seconds an epoch).
+# a given FD in fewer training seconds than 64 or the archs' 128 (four times the updates for
+# 1.45-1.6x the seconds of a dcgan epoch).
 RECIPES["ema-augment-batch32"] = replace(
     RECIPES["ema-augment-dcgan-adam"], name="ema-augment-batch32", batch_size=32,
     description="ema-augment-dcgan-adam with batches of 32 (the archs' 128): more updates per second")

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer, TypeAdapter,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator,
+                      model_serializer, model_validator)
 
 from ganctl.jobs import archs, recipes
 from ganctl.jobs.data import SPLITS, parse_classes
@@ -34,6 +34,15 @@ def quality_refused(dataset: str, tense: str = "trains") -> str | None:
     if dataset == FASHION_MNIST:
         return None
     return f"quality metrics are for Fashion-MNIST jobs; this job {tense} on {dataset}"
+
+
+def _as_bool(value) -> bool:
+    """A field's bool as pydantic will parse it ("false" is False); a value it will refuse is
+    False here, so that the model's own validation names the field in its error."""
+    try:
+        return TypeAdapter(bool).validate_python(value)
+    except ValidationError:
+        return False
 
 
 class TrainSpec(BaseModel):
@@ -118,7 +127,7 @@ class TrainSpec(BaseModel):
         A conditional job on a folder without --classes gets all its sub-folders as its classes
         here: the networks' K must be known wherever the job is built (a worker, a sampler)."""
         if str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) and not fields.get("classes") \
-                and TypeAdapter(bool).validate_python(fields.get("conditional", False)):  # "false" is False
+                and _as_bool(fields.get("conditional", False)):
             from ganctl.jobs import folder
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})

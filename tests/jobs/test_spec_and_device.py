@@ -46,3 +46,12 @@ def test_this_machine_reads_its_cpu_flags():
 
 def test_registry_names():
     assert archs.names() == ["dcgan", "dcgan64", "upsample"]
+
+
+def test_stored_jobs_keep_their_batch_when_the_default_recipe_sets_another():
+    """The default recipe's batch of 32 is for new submissions: a stored spec naming no recipe (the
+    seed recipe's) or the previous default trains, extends and forks on the arch's 128."""
+    assert TrainSpec.submitted(arch="dcgan").effective_batch_size == 32
+    assert TrainSpec.model_validate({"arch": "dcgan"}).effective_batch_size == 128
+    assert TrainSpec.model_validate({"arch": "dcgan", "recipe": "ema-augment-dcgan-adam"}).effective_batch_size == 128
+    assert TrainSpec.submitted(arch="dcgan", batch_size=64).effective_batch_size == 64

@@ -191,7 +191,7 @@ def _poisoned_run(spec, workdir):
         train.build = original
 
 
-@pytest.mark.parametrize("fields, steps", [({}, 3), ({"batch_size": 96}, 1), ({"recipe": "seed"}, 1)])
+@pytest.mark.parametrize("fields, steps", [({}, 3), ({"batch_size": 48}, 2), ({"recipe": "seed"}, 1)])
 def test_the_default_recipe_trains_on_batches_of_32_unless_the_job_says_otherwise(fields, steps, tmp_path):
     """A submission without --recipe/--batch-size gets the default recipe's batch of 32 (dcgan's own
     is 128, which `--recipe seed` keeps); --batch-size overrides the recipe."""

@@ -16,20 +16,26 @@ TOKEN = "s3cret-token"
 HEADERS = {"X-Ganctl-Token": TOKEN, "Origin": "http://testserver"}
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANCTL_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    store = service.open_store()
-    job = store.create_job("train", {"arch": "dcgan", "epochs": 2, "classes": [1]}, total_epochs=2)
+def finished_job(store, spec: dict):
+    """A completed 2-epoch train job with checkpoints of epochs 1 and 2, as the training loop leaves them."""
+    job = store.create_job("train", spec, total_epochs=2)
     job = store.claim(job.id, worker="w@h", gpu=None, lease_s=60)
     for e in (1, 2):
         store.record_epoch(job.id, job.attempts, e, 0.5, 1.5, 1.0, 10.0)
     store.finish(job.id, job.attempts, "completed")
     folder = JobFolder.of(get_settings().resolved_artifacts_dir, job.id).checkpoints
     folder.mkdir(parents=True)
-    for e in (1, 2):  # what the training loop leaves: one .npz per kept epoch
+    for e in (1, 2):
         np.savez(folder / f"ckpt-{e:06d}.npz", v0=np.zeros(2), step=np.array(e))
+    return store.get_job(job.id)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCTL_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    store = service.open_store()
+    job = finished_job(store, {"arch": "dcgan", "epochs": 2, "classes": [1]})
     client = TestClient(create_app(Config(store=store, artifacts=get_settings().resolved_artifacts_dir,
                                           token=TOKEN, every=0.05)))
     yield client, store, job
@@ -64,3 +70,15 @@ def test_refusals_are_one_line_and_queue_nothing(env):
         assert r.status_code == 400 and says in r.json()["error"], (what, body, r.text)
         assert "\n" not in r.json()["error"]
     assert len(store.list_jobs(limit=0)) == count
+
+
+@pytest.mark.parametrize("parent_recipe, fork_recipe, batch", [
+    ("ema-augment-batch32", "ema-augment-dcgan-adam", 32), ("ema-augment-dcgan-adam", "ema-augment-batch32", 128)])
+def test_a_fork_to_another_recipe_keeps_the_parents_batch(env, parent_recipe, fork_recipe, batch):
+    """A recipe may set the batch; forking to another recipe changes what the fork names, not the
+    batch the checkpoint was trained with (the job's own --batch-size would be kept anyway)."""
+    client, store, _ = env
+    parent = finished_job(store, {"arch": "dcgan", "epochs": 2, "classes": [1], "recipe": parent_recipe})
+    r = client.post(f"/api/jobs/{parent.id}/fork", headers=HEADERS, json={"epoch": 1, "recipe": fork_recipe})
+    assert r.status_code == 201, r.text
+    assert r.json()["spec"]["recipe"] == fork_recipe and r.json()["spec"]["batch_size"] == batch
