@@ -6,7 +6,8 @@ whole epochs (bench.train) swing by 2x with the neighbours' load.
         [--precisions fp32,bf16] [--two-calls]
 
 --recipes times ganctl's step under each named recipe (jobs/recipes.py); --two-calls adds, where
-the step makes one discriminator call on concat(real, fake), the same step with two calls.
+D allows one call on concat(real, fake), the step with the other choice (ganctl makes one call in
+bf16/fp16 and two in fp32).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def main(argv=None) -> None:
     import tensorflow as tf
 
     from ganctl.jobs import device, train
+    from ganctl.jobs.gan import joint_d_call
     from ganctl.jobs.spec import TrainSpec
 
     from bench.peak import cpu_name
@@ -41,9 +43,11 @@ def main(argv=None) -> None:
     spec = TrainSpec(arch=args.arch, limit=b, batch_size=b)
     x = tf.random.uniform((b, *spec.info.image_shape))
 
-    def ganctl_step(precision: str, recipe: str, joint: bool = True):
+    def ganctl_step(precision: str, recipe: str, joint: bool | None = None):
+        """ganctl's step; joint None: as the product picks it, else forced where D allows it."""
         gan, _ = train.build(TrainSpec(arch=args.arch, limit=b, batch_size=b, recipe=recipe), precision)
-        gan._joint_d = gan._joint_d and joint
+        if joint is not None:
+            gan._joint_d = joint and joint_d_call(gan.discriminator)
         return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses
 
     with device.precision_scope("fp32"):
@@ -54,8 +58,11 @@ def main(argv=None) -> None:
         for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
             name = f"ganctl {precision}" + ("" if recipe == "seed" else f" {recipe}")
             variants[name] = ganctl_step(precision, recipe)
-            if args.two_calls and train.build(spec, precision)[0]._joint_d:
-                variants[name + ", two D calls"] = ganctl_step(precision, recipe, joint=False)
+            built = train.build(spec, precision)[0]
+            if args.two_calls and joint_d_call(built.discriminator):  # the other of the two choices
+                other = not built._joint_d
+                variants[name + (", joint D call" if other else ", two D calls")] = \
+                    ganctl_step(precision, recipe, joint=other)
     variants["reference fp32"] = lambda: ref_epoch(one_batch)
     for f in variants.values():  # warm-up: tracing, oneDNN kernel selection
         f(), f()

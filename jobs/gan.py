@@ -97,7 +97,9 @@ class GAN:
         self._noise_amount = spec.effective_label_noise
         lo, span = (0.0, 1.0) if info.output == "sigmoid" else (-1.0, 2.0)
         self._pixels = (lo, span)
-        self._joint_d = joint_d_call(self.discriminator)
+        # In float32 two calls measured 2-5% faster on an idle AVX-512 EPYC (also with oneDNN held
+        # to AVX2); in bfloat16 the two were level (docs/BENCHMARKS.md, bench.steps --two-calls).
+        self._joint_d = precision != "fp32" and joint_d_call(self.discriminator)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
     def _build_generator(self):
