@@ -17,13 +17,15 @@ precision, recall, coverage, diversity, the class histogram against uniform, any
 at any epoch), FD at equal training seconds, and the time-to-quality figure: the training seconds
 the --default run needs to reach, seed by seed, the FD the `seed` recipe reaches after all its
 epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
-evaluation excluded). --out writes quality.md, quality.json, an FD-per-epoch chart and the
-seed-vs-default grids of the first seed; run again with the same --out and settings, it keeps the
+evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
+until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
+quality.json, an FD-per-epoch chart and the seed-vs-default grids of the first seed; run again with the same --out and settings, it keeps the
 runs quality.json holds and trains only the missing ones (more seeds, more recipes, a stopped run).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -32,6 +34,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -48,6 +52,8 @@ class Run:
     epochs: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)   # per epoch, training only
     quality: list[dict] = field(default_factory=list)    # per epoch, Quality.to_dict()
+    # --probe-every: mid-epoch FDs {epoch, step, steps, seconds (cumulative training), fd}
+    probes: list[dict] = field(default_factory=list)
     grids: dict[int, bytes] = field(default_factory=dict)
 
     @property
@@ -87,7 +93,10 @@ def parse_run(text: str) -> tuple[str, dict]:
     return name, switches
 
 
-def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, keep_grids: bool) -> Run:
+def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, keep_grids: bool,
+              probe_target: float | None = None) -> Run:
+    """One real training job; with probe_target, its FD is also measured every --probe-every steps
+    until it reaches probe_target (the probes' own seconds are taken out of the epoch's)."""
     from ganctl.jobs import train
     from ganctl.jobs.spec import TrainSpec
 
@@ -98,19 +107,83 @@ def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, ke
                                checkpoint_every=10_000, grid_every=1, conditional=args.conditional,
                                **switches)
     run = Run(arch, label, seed)
+    probe = Probe(spec, run, args.probe_every, probe_target)
 
     def on_epoch(report):
         run.epochs.append(report.epoch)
-        run.seconds.append(report.seconds)
+        run.seconds.append(probe.end_epoch(report.seconds))
         run.quality.append(report.quality)
         if keep_grids and report.grid_png:
             run.grids[report.epoch] = report.grid_png
         print(f"  {arch} {label!r} seed {seed} epoch {report.epoch}: {report.seconds:.0f}s "
               f"FD {report.quality['fd']:.1f}", flush=True)
 
-    result = train.run(spec, workdir, train.Hooks(on_epoch=on_epoch))
+    hooks = train.Hooks(on_epoch=on_epoch, on_batch=probe.on_batch, on_built=probe.on_built)
+    result = train.run(spec, workdir, hooks)
     run.precision = result.precision
     return run
+
+
+class Probe:
+    """Mid-epoch FD of a run's sampler every `every` steps until it is at most `target` (the `seed`
+    recipe's final FD): an epoch's evaluation alone cannot say where inside the epoch the crossing
+    was. A probe's seconds are taken out of the epoch's training seconds; its time stamp is the
+    training seconds before it, measured from the epoch's start (train.run's own clock)."""
+
+    def __init__(self, spec, run: Run, every: int, target: float | None):
+        self.spec, self.run, self.every, self.target = spec, run, every, target
+        self.active = bool(every) and target is not None
+        self.gan = self.first = self.last = None
+        self.spent, self.pending = 0.0, []   # this epoch's probe seconds; probes awaiting a time stamp
+
+    def on_built(self, gan) -> None:
+        self.gan = gan
+        if self.active:  # what the epoch-end evaluation uses, loaded once
+            from ganctl.jobs.quality import scoring
+            from ganctl.jobs.quality.classifier import get_classifier
+
+            self.classifier = get_classifier()
+            self.reference = scoring.real_reference(self.spec.classes, 2 * self.spec.eval_n, seed=0)
+
+    def on_batch(self, epoch: int, step: int, steps: int) -> None:
+        now = time.perf_counter()
+        if step == 1:
+            self.first = now
+        self.last = now
+        if not self.active or step % self.every or step == steps:  # the epoch's own evaluation follows
+            return
+        from ganctl.jobs import data
+        from ganctl.jobs.conditional import caller
+        from ganctl.jobs.noise import eval_seed, fixed_noise
+        from ganctl.jobs.quality import scoring
+
+        grid = data.unscale(self.gan.generate(fixed_noise(self.spec)), self.spec.info.output) \
+            if not self.spec.conditional else None
+        fd = scoring.score_generator(self.spec, caller(self.gan.sampler, self.spec.conditional),
+                                     self.classifier, self.reference, grid, eval_seed(self.spec))["fd"]
+        self.pending.append({"epoch": epoch, "step": step, "steps": steps,
+                             "since_first": now - self.first - self.spent, "fd": fd})
+        print(f"  {self.run.arch} {self.run.label!r} seed {self.run.seed} epoch {epoch} step {step}/{steps}: "
+              f"FD {fd:.1f}", flush=True)
+        self.spent += time.perf_counter() - now
+        self.last = time.perf_counter()
+        if fd <= self.target:
+            self.active = False
+
+    def end_epoch(self, seconds: float) -> float:
+        """The epoch's training seconds without its probes; time-stamps this epoch's probes."""
+        training = seconds - self.spent
+        if self.pending:
+            # training seconds before the first on_batch (data pipeline set-up and the first step)
+            before_first = training - (self.last - self.first - self.spent)
+            prior = sum(self.run.seconds)
+            for p in self.pending:
+                since_first = p.pop("since_first")
+                self.run.probes.append({**p, "seconds": prior + before_first + since_first})
+        self.spent, self.pending = 0.0, []
+        if self.target is not None and self.run.quality and self.run.quality[-1]["fd"] <= self.target:
+            self.active = False
+        return training
 
 
 # --------------------------------------------------------------------------- figures
@@ -141,11 +214,15 @@ def fd_at(run: Run, seconds: float) -> float:
     return done[-1] if done else float("nan")
 
 
-def time_to(run: Run, target_fd: float) -> tuple[int, float] | None:
-    """(epoch, cumulative seconds) of the first epoch whose FD is at most target_fd."""
-    for epoch, fd, t in zip(run.epochs, run.fd, run.elapsed):
+def time_to(run: Run, target_fd: float) -> tuple[str, float] | None:
+    """(where, cumulative training seconds) of the first evaluation, an epoch's or a mid-epoch
+    probe's, whose FD is at most target_fd."""
+    points = [(f"epoch {e}", t, fd) for e, t, fd in zip(run.epochs, run.elapsed, run.fd)]
+    points += [(f"epoch {p['epoch']}, step {p['step']} of {p['steps']}", p["seconds"], p["fd"])
+               for p in run.probes]
+    for where, t, fd in sorted(points, key=lambda p: p[1]):
         if fd <= target_fd:
-            return epoch, t
+            return where, t
     return None
 
 
@@ -200,7 +277,7 @@ def equal_seconds_table(runs: list[Run]) -> tuple[float, str]:
 
 def time_to_quality_table(runs: list[Run], default: str) -> str:
     lines = ["| seed | `seed` recipe FD after its epochs | its training s | "
-             f"`{default}` reaches it at epoch | after s | time ratio |", "|---|---|---|---|---|---|"]
+             f"`{default}` reaches it at | after s | time ratio |", "|---|---|---|---|---|---|"]
     for base in (r for r in runs if r.label == SEED_RECIPE):
         other = next((r for r in runs if r.label == default and r.seed == base.seed), None)
         if other is None:
@@ -218,18 +295,54 @@ def time_to_quality_table(runs: list[Run], default: str) -> str:
 
 def histogram_table(runs: list[Run], names: list[str]) -> str:
     labels = list(dict.fromkeys(r.label for r in runs))
-    lines = ["| run | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    lines = ["| run | " + " | ".join(names) + " | vs uniform |", "|" + "---|" * (len(names) + 2)]
+    real = real_histogram(names)
+    lines.append("| real test images | " + " | ".join(f"{real[n]:.3f}" for n in names)
+                 + f" | {uniformity(real, names):.2f}x |")
     for label in labels:
         rs = [r for r in runs if r.label == label]
         cells = [f"{statistics.fmean(r.final['class_histogram'].get(n, 0.0) for r in rs):.3f}" for n in names]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        worst = max(uniformity(r.final["class_histogram"], names) for r in rs)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {worst:.2f}x (worst seed) |")
     return "\n".join(lines)
 
 
+@functools.cache
+def real_predictions() -> tuple[np.ndarray, np.ndarray]:
+    """(labels, the classifier's predictions) of the real test split: what generated images'
+    figures are read against (the classifier confuses real shirts, coats and pullovers too)."""
+    from ganctl.jobs import data
+    from ganctl.jobs.quality.classifier import get_classifier
+
+    images, labels = data.load_split("test")
+    return labels, np.asarray(get_classifier().predict_classes(images[..., None])).ravel()
+
+
+def real_accuracy(names: list[str]) -> dict[str, float]:
+    from ganctl.jobs.labels import CLASS_NAMES
+
+    labels, pred = real_predictions()
+    return {n: float(np.mean(pred[labels == CLASS_NAMES.index(n)] == CLASS_NAMES.index(n))) for n in names}
+
+
+def real_histogram(names: list[str]) -> dict[str, float]:
+    """The classifier's class shares of the real test images of `names` (uniform by construction:
+    what is left is the classifier's own confusion)."""
+    from ganctl.jobs.labels import CLASS_NAMES
+
+    labels, pred = real_predictions()
+    wanted = np.isin(labels, [CLASS_NAMES.index(n) for n in names])
+    return {n: float(np.mean(pred[wanted] == CLASS_NAMES.index(n))) for n in names}
+
+
 def class_accuracy_table(runs: list[Run], names: list[str]) -> str:
-    """A conditional job's per-class accuracy at the final epoch (does "trouser" give trousers?)."""
+    """A conditional job's per-class accuracy at the final epoch (does "trouser" give trousers?),
+    under the classifier's accuracy on real test images of each class."""
     labels = list(dict.fromkeys(r.label for r in runs))
     lines = ["| run | mean | worst | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 3)]
+    real = real_accuracy(names)
+    lines.append(f"| real test images | {statistics.fmean(real.values()):.2f} | {min(real.values()):.2f} | "
+                 + " | ".join(f"{a:.2f}" for a in real.values()) + " |")
     for label in labels:
         rs = [r for r in runs if r.label == label]
         acc = {n: statistics.fmean(r.final["per_class"][n]["accuracy"] for r in rs) for n in names}
@@ -314,6 +427,9 @@ def main(argv=None) -> None:
     parser.add_argument("--recipes", default="seed; modern", help="runs separated by ';': RECIPE [switch=value ...]")
     parser.add_argument("--default", default=None, help="the run timed against `seed` (default: the last run)")
     parser.add_argument("--out", type=Path, default=None, help="folder for quality.md/.json and the pictures")
+    parser.add_argument("--probe-every", type=int, default=0, metavar="STEPS",
+                        help="time to quality finer than an epoch: the --default run's FD every STEPS "
+                             "steps until it reaches the `seed` recipe's final FD (`seed` must run first)")
     parser.add_argument("--conditional", action="store_true",
                         help="class-conditional jobs: also the classifier's accuracy per requested class")
     args = parser.parse_args(argv)
@@ -332,7 +448,8 @@ def main(argv=None) -> None:
     wanted = [CLASS_NAMES[c] for c in (classes or range(len(CLASS_NAMES)))]
     started, load = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()[0]
     config = {"epochs": args.epochs, "n": args.n, "limit": args.limit, "classes": list(classes),
-              "precision": args.precision} | ({"conditional": True} if args.conditional else {})
+              "precision": args.precision} | ({"conditional": True} if args.conditional else {}) \
+        | ({"probe_every": args.probe_every} if args.probe_every else {})
     runs = load_runs(args.out, config) if args.out else []
     for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
         for seed in seeds:  # seed-major: a stopped benchmark has every recipe for the seeds it did
@@ -340,9 +457,11 @@ def main(argv=None) -> None:
                 if any((r.arch, r.label, r.seed) == (arch, label, seed) for r in runs):
                     print(f"  {arch} {label!r} seed {seed}: in {args.out / 'quality.json'} already")
                     continue
+                base = next((r for r in runs if (r.arch, r.label, r.seed) == (arch, SEED_RECIPE, seed)), None)
+                target = base.final["fd"] if base is not None and label == default else None
                 with tempfile.TemporaryDirectory(prefix=f"ganctl-quality-{arch}-") as tmp:
                     keep = seed == seeds[0] and label in (SEED_RECIPE, default)
-                    runs.append(train_run(arch, label, seed, args, classes, Path(tmp), keep))
+                    runs.append(train_run(arch, label, seed, args, classes, Path(tmp), keep, target))
                 if args.out:
                     save_runs(args.out, config, runs)
                     write(args, runs, default, wanted, started, load)

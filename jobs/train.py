@@ -49,6 +49,8 @@ class Hooks:
     should_stop: Callable[[], bool] = lambda: False
     # (kind, path) after a file or folder is whole on disk: grid, tensorboard, checkpoint, export
     on_saved: Callable[[str, Path], None] = lambda kind, path: None
+    # the GAN once built and resumed (bench.quality's mid-epoch FD probes read its sampler)
+    on_built: Callable[[object], None] = lambda gan: None
 
 
 @dataclass
@@ -103,6 +105,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
         log.info("resuming %s from epoch %d", workdir.name, start)
         # The checkpoint holds the optimizers' learning rates too: a fork's own lrs win.
         gan.g_opt.learning_rate, gan.d_opt.learning_rate = spec.effective_lr_g, spec.effective_lr_d
+    hooks.on_built(gan)
     noise, grid_labels, grid_cols = fixed_noise(spec), None, None
     labels = None
     if spec.conditional:  # one grid row per class; the images' labels remapped to 0..K-1

@@ -197,5 +197,9 @@ def test_the_default_recipe_trains_on_batches_of_32_unless_the_job_says_otherwis
     is 128, which `--recipe seed` keeps); --batch-size overrides the recipe."""
     spec = TrainSpec.submitted(arch="dcgan", classes="trouser", limit=96, epochs=1, **fields)
     batches = []
-    train.run(spec, tmp_path, train.Hooks(on_batch=lambda epoch, step, n: batches.append((step, n))))
+    # on_built (bench.quality's mid-epoch probes) gets the GAN before the first batch
+    hooks = train.Hooks(on_batch=lambda epoch, step, n: batches.append((step, n)),
+                        on_built=lambda gan: batches.append(gan.generate(np.zeros((2, 100), np.float32)).shape))
+    train.run(spec, tmp_path, hooks)
+    assert batches[0] == (2, 28, 28, 1)
     assert batches[-1] == (steps, steps)
