@@ -19,8 +19,9 @@ the --default run needs to reach, seed by seed, the FD the `seed` recipe reaches
 epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
 evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
 until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
-quality.json, an FD-per-epoch chart and the seed-vs-default grids of the first seed; run again with the same --out and settings, it keeps the
-runs quality.json holds and trains only the missing ones (more seeds, more recipes, a stopped run).
+quality.json, an FD-per-epoch chart and the seed-vs-default grids of the first seed; run again
+with the same --out and settings, it keeps the runs quality.json holds and trains only the
+missing ones (more seeds, more recipes, a stopped run).
 """
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ def train_run(arch: str, label: str, seed: int, args, classes, workdir: Path, ke
         run.epochs.append(report.epoch)
         run.seconds.append(probe.end_epoch(report.seconds))
         run.quality.append(report.quality)
+        probe.epoch_scored(report.quality["fd"])
         if keep_grids and report.grid_png:
             run.grids[report.epoch] = report.grid_png
         print(f"  {arch} {label!r} seed {seed} epoch {report.epoch}: {report.seconds:.0f}s "
@@ -181,9 +183,11 @@ class Probe:
                 since_first = p.pop("since_first")
                 self.run.probes.append({**p, "seconds": prior + before_first + since_first})
         self.spent, self.pending = 0.0, []
-        if self.target is not None and self.run.quality and self.run.quality[-1]["fd"] <= self.target:
-            self.active = False
         return training
+
+    def epoch_scored(self, fd: float) -> None:
+        if self.target is not None and fd <= self.target:  # crossed by the epoch's own evaluation
+            self.active = False
 
 
 # --------------------------------------------------------------------------- figures
