@@ -447,6 +447,10 @@ def main(argv=None) -> None:
     default = " ".join(args.default.split()) if args.default else labels[-1]
     if default not in labels:
         parser.error(f"--default {default!r} is not one of the runs: {', '.join(labels)}")
+    if args.probe_every < 0 or args.probe_every and (
+            SEED_RECIPE not in labels or labels.index(SEED_RECIPE) > labels.index(default)):
+        parser.error(f"--probe-every needs a STEPS > 0 and the `{SEED_RECIPE}` run listed before "
+                     f"--default (its final FD is what the probes look for)")
     classes = tuple(data.parse_classes([c for c in args.classes.split(",") if c.strip()]))
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     wanted = [CLASS_NAMES[c] for c in (classes or range(len(CLASS_NAMES)))]
