@@ -10,7 +10,7 @@ noise and smoothing, the arch's learning rates and betas). `modern` is a literat
 (hinge + spectral norm, SAGAN/BigGAN; EMA with a warm-up ramp, StyleGAN; DiffAugment translation +
 cutout, Zhao et al. 2020; two time-scale learning rates, Heusel et al. 2017) that bench/quality.py
 compares with `seed`; `ema-augment` (the seed recipe + EMA + DiffAugment) is the best combination
-bench.quality measured on dcgan; `ema-augment-dcgan-adam` adds the DCGAN paper's Adam settings for
+bench.quality measured on dcgan at its batch of 128; `ema-augment-dcgan-adam` adds the DCGAN paper's Adam settings for
 both networks, which are dcgan's and dcgan64's own (the same training there) and lift upsample out
 of the notebook's lr_d 1e-5 collapse; `ema-augment-batch32` trains that on batches of 32: the
 default for new submissions. `--recipe seed` keeps the
