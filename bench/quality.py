@@ -41,7 +41,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
-JOB_OPTIONS = ("batch_size",)  # not recipe switches, but what a run may vary besides them
+JOB_OPTIONS = ("batch_size", "class_loss")  # not recipe switches, but what a run may vary besides them
 
 
 @dataclass

@@ -68,6 +68,9 @@ Beta1 = Annotated[Optional[float], typer.Option("--beta1", help="Adam beta_1 of 
 Conditional = Annotated[bool, typer.Option(
     "--conditional", help="Class-conditional: the generator takes a class as well as noise, the discriminator "
                           "sees it (projection); sample with `ganctl sample --class`. Needs 2+ classes.")]
+ClassLoss = Annotated[Optional[float], typer.Option(
+    "--class-loss", help="Conditional jobs: weight of the discriminator's auxiliary class loss (AC-GAN; "
+                         "0: projection only; default: ganctl's, see `ganctl status`).", metavar="WEIGHT")]
 Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval

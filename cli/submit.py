@@ -42,6 +42,7 @@ def submit(
     beta1: o.Beta1 = None,
     beta2: o.Beta2 = None,
     conditional: o.Conditional = False,
+    class_loss: o.ClassLoss = None,
     tag: o.Tags = None,
     wait: o.Wait = False,
     json: o.Json = False,
@@ -53,7 +54,8 @@ def submit(
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
-                      beta_1=beta1, beta_2=beta2, conditional=conditional or None)
+                      beta_1=beta1, beta_2=beta2, conditional=conditional or None,
+                      class_loss=class_loss)
     store = service.open_store()
     from ganctl.jobs import experiments
 

@@ -20,6 +20,12 @@ layers only (jobs/gan.py calls `generator` and `discriminator` here):
   projection is added to the pre-sigmoid logit and the sigmoid applied after, so the seed's BCE
   path keeps working; hinge / wgan-gp already score the logit (gan.linear_output). Spectral norm
   (applied before this wrapping) covers D's Conv/Dense layers, not the embedding. Adds K * dim(h).
+- class loss (AC-GAN, Odena et al. 2017, as StudioGAN's ACGAN; spec.class_loss, the weight): an
+  added Dense(K) head on the same h predicts the class; D also minimises its cross-entropy on real
+  images, G its cross-entropy on the fakes' requested classes. The projection alone let classes the
+  classifier itself confuses (coat, shirt, pullover, t-shirt) swap from epoch to epoch and seed to
+  seed (per-class accuracy 0.48-1.00 at epoch 5, docs/BENCHMARKS.md). Adds dim(h) * K + K; the
+  exported discriminator then has two outputs (score, class logits).
 
 Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
 folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
@@ -32,6 +38,7 @@ from ganctl.jobs.labels import CLASS_NAMES, fashion_index
 ALL = "all"          # `ganctl sample --class all`: one grid row per class
 CLASS_DIMS = 10      # new conditional jobs: the noise entries the class code replaces (spec.class_dims)
 CLASS_SCALE = 3.0    # their code's init std (the noise's is 1): see the measurements above
+CLASS_LOSS = 0.0     # new conditional jobs: the class loss's weight (spec.class_loss; 0: none)
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
 
 
@@ -68,14 +75,18 @@ def count(spec) -> int:
 
 
 def describe(spec) -> str:
-    """`ganctl status`'s line: '3 classes: 0 trouser, 1 bag, 2 sneaker'."""
+    """`ganctl status`'s line: '3 classes: 0 trouser, 1 bag, 2 sneaker' (+ '  class loss 1')."""
     names = names_of(spec)
-    return f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
+    weight = float(_get(spec, "class_loss", 0.0) or 0.0)
+    return (f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
+            + (f"  class loss {weight:g}" if weight else ""))
 
 
 def refusal(spec) -> str | None:
     """Why a conditional spec cannot train (one line), or None."""
     if not is_conditional(spec):
+        if spec.class_loss:
+            return "--class-loss needs --conditional: an unconditional job has no classes to predict"
         return None
     names = names_of(spec)
     if _is_folder(spec) and not names:
@@ -173,9 +184,9 @@ def generator(seed_generator, k: int, noise_dim: int, class_dims: int):
     return keras.Model([z, y], seed_generator(h), name="conditional_generator")
 
 
-def discriminator(seed_discriminator, k: int):
+def discriminator(seed_discriminator, k: int, class_head: bool = False):
     """The seed discriminator's layers (shared, not copied) with a class projection added to the
-    logit: inputs [images, class ()]."""
+    logit: inputs [images, class ()]; with class_head, outputs [score, class logits (K,)]."""
     import keras
 
     x = keras.Input(seed_discriminator.input_shape[1:], name="images")
@@ -194,7 +205,17 @@ def discriminator(seed_discriminator, k: int):
     score = keras.layers.Add(dtype="float32", name="logit_plus_projection")([last(h), proj])
     if sigmoid:
         score = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid")(score)
+    if class_head:
+        logits = keras.layers.Dense(k, dtype="float32", name="class_head")(h)
+        return keras.Model([x, y], [score, logits], name=seed_discriminator.name)
     return keras.Model([x, y], score, name=seed_discriminator.name)
+
+
+def class_loss(logits, labels):
+    """The AC-GAN term: mean cross-entropy of the class head's logits against `labels`."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(logits, tf.float32)))
 
 
 def draw(batch, k: int, seed):

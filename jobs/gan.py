@@ -77,7 +77,9 @@ class GAN:
         if recipe.spectral_norm:
             self.discriminator = spectral_norm(self.discriminator)
         if self.classes:  # after spectral norm: the projection's embedding is not normalised
-            self.discriminator = conditional.discriminator(self.discriminator, self.classes)
+            self.discriminator = conditional.discriminator(self.discriminator, self.classes,
+                                                           class_head=spec.class_loss > 0)
+        self._class_loss = float(spec.class_loss) if self.classes else 0.0
         # The EMA generator: same builder, the raw weights copied in; never trained directly.
         self.ema_generator = None
         if recipe.ema > 0:
@@ -128,9 +130,15 @@ class GAN:
 
         return diff_augment(images, self.recipe.augment, seed, *self._pixels)
 
-    def _score(self, images, labels=None):
+    def _scores(self, images, labels=None):
+        """D's float32 score and its class head's logits (None without a class loss)."""
         inputs = images if labels is None else [images, labels]
-        return tf.cast(self.discriminator(inputs, training=True), tf.float32)
+        out = self.discriminator(inputs, training=True)
+        score, logits = out if isinstance(out, (list, tuple)) else (out, None)
+        return tf.cast(score, tf.float32), logits
+
+    def _score(self, images, labels=None):
+        return self._scores(images, labels)[0]
 
     def _d(self, images, seed, labels=None):
         """D's float32 score of images (of classes `labels`, conditional jobs), after DiffAugment
@@ -174,9 +182,12 @@ class GAN:
                 # half keeps its own augmentation draw, as in two calls.
                 both = None if labels is None else tf.concat([labels, fake_y], 0)
                 images = tf.concat([self._augment(real, aug_r), self._augment(fake, aug_f)], 0)
-                s_real, s_fake = tf.split(self._score(images, both), 2)
+                s, c = self._scores(images, both)
+                s_real, s_fake = tf.split(s, 2)
+                c_real, c_fake = tf.split(c, 2) if c is not None else (None, None)
             else:
-                s_real, s_fake = self._d(real, aug_r, labels), self._d(fake, aug_f, fake_y)
+                s_real, c_real = self._scores(self._augment(real, aug_r), labels)
+                s_fake, c_fake = self._scores(self._augment(fake, aug_f), fake_y)
             if loss == "bce":
                 d_loss, g_loss = self._bce_losses(s_real, s_fake, batch, seed)
             elif loss == "hinge":  # s_* are logits: real high, fake low
@@ -191,6 +202,9 @@ class GAN:
                 g_loss = -tf.reduce_mean(s_fake)
             if r1 > 0:  # zero-centred, on the (augmented) reals D sees
                 d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r, labels))
+            if self._class_loss:  # AC-GAN: D learns the real images' classes, G is scored on its requested ones
+                d_loss += self._class_loss * conditional.class_loss(c_real, labels)
+                g_loss += self._class_loss * conditional.class_loss(c_fake, fake_y)
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         # Both gradients before either update: the generator's must see the discriminator it was
         # scored by, and the two backward passes can then run side by side.

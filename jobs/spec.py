@@ -92,14 +92,18 @@ class TrainSpec(BaseModel):
     # How the class enters G (jobs/conditional.generator): the noise entries its code replaces; 0
     # (a stored spec without it) adds it to the whole noise. New conditional submissions get CLASS_DIMS.
     class_dims: int = Field(0, ge=0, le=64)
+    # The weight of D's auxiliary class loss (jobs/conditional.py, AC-GAN); 0 (a stored spec without
+    # it): none. New conditional submissions get CLASS_LOSS.
+    class_loss: float = Field(0.0, ge=0.0, le=100.0)
 
     @model_serializer(mode="wrap")
-    def _without_unused_class_dims(self, handler):
+    def _without_unused_class_fields(self, handler):
         # 0 is what a spec without the field means: left out, so stored specs (and workers that
         # predate the field) see unconditional and early conditional jobs as before.
         data = handler(self)
-        if not self.class_dims:
-            data.pop("class_dims", None)
+        for name in ("class_dims", "class_loss"):
+            if not getattr(self, name):
+                data.pop(name, None)
         return data
 
     @field_validator("recipe")
@@ -133,10 +137,11 @@ class TrainSpec(BaseModel):
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
         spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
-        if spec.conditional and "class_dims" not in fields:
-            from ganctl.jobs.conditional import CLASS_DIMS
+        if spec.conditional:
+            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS
 
-            spec = spec.model_copy(update={"class_dims": CLASS_DIMS})
+            design = {"class_dims": CLASS_DIMS, "class_loss": CLASS_LOSS}
+            spec = spec.model_copy(update={k: v for k, v in design.items() if fields.get(k) is None})
         return spec
 
     @field_validator("dataset")

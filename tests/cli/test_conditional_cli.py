@@ -119,17 +119,23 @@ def test_submit_conditional_refusals(cli, home, tmp_path):
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(one / "a.png")
     assert_one_line_error(cli("submit", "--arch", "dcgan64", "--dataset", f"folder:{tmp_path / 'pics'}",
                               "--conditional"), "--conditional needs at least two classes")
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--class-loss", "1"), "--class-loss needs --conditional")
     assert job_rows(home) == []
     # Fashion-MNIST, all ten classes: accepted; status names them.
     job_id = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--epochs", "1"))
     d = json.loads(_ok(cli("status", job_id, "--json")))
     assert d["spec"]["conditional"] is True and d["spec"]["class_dims"] == 10  # the class code's own entries
     plain = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--epochs", "1")), "--json")))
-    assert "class_dims" not in plain["spec"]  # unconditional specs read as they always did
+    assert "class_loss" not in d["spec"]  # projection only, unless --class-loss
+    assert {"class_dims", "class_loss"}.isdisjoint(plain["spec"])  # unconditional specs read as they always did
     assert "conditional  10 classes: 0 t-shirt, 1 trouser" in _ok(cli("status", job_id))
+    assert "class loss" not in _ok(cli("status", job_id))
+    with_loss = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--class-loss", "1", "--epochs", "1"))
+    assert json.loads(_ok(cli("status", with_loss, "--json")))["spec"]["class_loss"] == 1.0
+    assert "9 ankle-boot  class loss 1\n" in _ok(cli("status", with_loss)) + "\n"
 
 
 def test_fork_cannot_change_conditional():
     from ganctl.jobs import experiments
 
-    assert {"conditional", "class_dims"} <= set(experiments.FIXED)
+    assert {"conditional", "class_dims", "class_loss"} <= set(experiments.FIXED)

@@ -29,6 +29,11 @@ def test_the_embeddings_are_the_only_added_parameters():
     assert names.count("SpectralNormalization") == 4 and names.count("Embedding") == 1
     emb = next(layer for layer in gan.discriminator.layers if type(layer).__name__ == "Embedding")
     assert emb.embeddings.shape == (3, 1024)
+    # --class-loss adds a Dense(K) head on the same 1024 features, and nothing else.
+    assert spec.class_loss == conditional.CLASS_LOSS == 0
+    with_head = train.build(spec.model_copy(update={"class_loss": 1.0}), "fp32")[0].discriminator
+    assert with_head.get_layer("class_head").kernel.shape == (1024, 3)
+    assert with_head.count_params() == gan.discriminator.count_params() + 1024 * 3 + 3
 
 
 def _h5_arrays(spec, path):
@@ -40,7 +45,7 @@ def _h5_arrays(spec, path):
 @pytest.mark.slow
 def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
     spec = TrainSpec(arch="dcgan", classes="trouser,bag", conditional=True, class_dims=conditional.CLASS_DIMS,
-                     limit=128, batch_size=64, epochs=2,
+                     class_loss=1.0, limit=128, batch_size=64, epochs=2,
                      precision="fp32", ema=0.9, eval_every=2, eval_n=50)
     seen = []
     train.run(spec, tmp_path / "straight", train.Hooks(on_epoch=seen.append))
@@ -49,7 +54,7 @@ def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
     assert {v["n"] for v in seen[1].quality["per_class"].values()} == {50}
     train.run(spec.model_copy(update={"epochs": 1}), tmp_path / "resumed")
     assert train.run(spec, tmp_path / "resumed").resumed_from == 1
-    for name in ("generator.h5", "generator_raw.h5"):
+    for name in ("generator.h5", "generator_raw.h5"):  # the class head's weights resume too: same G
         a, b = (_h5_arrays(spec, tmp_path / w / "export" / name) for w in ("straight", "resumed"))
         assert len(a) == len(b) > 0
         for x, y in zip(a, b):
@@ -61,6 +66,11 @@ def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
     h5, saved = (sample.load_generator(spec, export, fmt) for fmt in ("h5", "savedmodel"))
     np.testing.assert_allclose(np.asarray(h5(z, y)), np.asarray(saved(z, y)), atol=1e-5)
     assert not np.allclose(np.asarray(h5(z, y)), np.asarray(h5(z, 1 - y)))  # the class matters
+    # The exported discriminator scores (images, class) and gives the class head's logits beside.
+    import keras
+
+    score, logits = keras.models.load_model(export / "discriminator.h5")([np.asarray(h5(z, y)), y])
+    assert score.shape == (4, 1) and logits.shape == (4, 2)
 
 
 @pytest.mark.slow
