@@ -118,9 +118,9 @@ class GAN:
         return keras.optimizers.LossScaleOptimizer(opt) if self.precision == "fp16" else opt
 
     @staticmethod
-    def _gradients(opt, tape, loss, variables):
-        scaled = opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
-        return tape.gradient(scaled, variables)
+    def _scaled(opt, loss):
+        """float16's loss scaling; called inside the tape, or the scaled loss has no gradient."""
+        return opt.scale_loss(loss) if isinstance(opt, keras.optimizers.LossScaleOptimizer) else loss
 
     def _augment(self, images, seed):
         """DiffAugment's draw `seed` of images when the recipe has it; the images otherwise."""
@@ -205,11 +205,12 @@ class GAN:
             if self._class_loss:  # AC-GAN: D learns the real images' classes, G is scored on its requested ones
                 d_loss += self._class_loss * conditional.class_loss(c_real, labels)
                 g_loss += self._class_loss * conditional.class_loss(c_fake, fake_y)
+            d_scaled, g_scaled = self._scaled(self.d_opt, d_loss), self._scaled(self.g_opt, g_loss)
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         # Both gradients before either update: the generator's must see the discriminator it was
         # scored by, and the two backward passes can then run side by side.
-        d_grads = self._gradients(self.d_opt, d_tape, d_loss, d_vars)
-        g_grads = self._gradients(self.g_opt, g_tape, g_loss, g_vars)
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
         self.d_opt.apply_gradients(zip(d_grads, d_vars))
         self.g_opt.apply_gradients(zip(g_grads, g_vars))
         if self.ema_generator is not None:

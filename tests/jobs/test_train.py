@@ -203,3 +203,17 @@ def test_the_default_recipe_trains_on_batches_of_32_unless_the_job_says_otherwis
     train.run(spec, tmp_path, hooks)
     assert batches[0] == (2, 28, 28, 1)
     assert batches[-1] == (steps, steps)
+
+
+def test_fp16_trains_with_loss_scaling_and_exports(tmp_path):
+    """--precision fp16 (what `auto` picks on GPUs before Ampere) trains and exports. Its loss
+    scaling has to happen inside the gradient tapes: outside them every step failed with "No
+    gradients provided for any variable". float16 is emulated on this CPU (slow, no GPU here), but
+    the step is the same graph a GPU runs."""
+    spec = TrainSpec(arch="dcgan", classes="trouser", limit=32, batch_size=16, epochs=2, precision="fp16")
+    reports = []
+    result = train.run(spec, tmp_path, train.Hooks(on_epoch=reports.append))
+    assert result.precision == "fp16" and result.epochs_done == 2
+    assert all(math.isfinite(r.d_loss) and math.isfinite(r.g_loss) for r in reports)
+    assert reports[0].d_loss != reports[1].d_loss  # the weights moved between the epochs
+    assert (tmp_path / "export" / "generator.h5").exists()
