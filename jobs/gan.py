@@ -64,6 +64,29 @@ def joint_d_call(discriminator) -> bool:
     return not any(isinstance(layer, batchwise) for layer in discriminator.layers)
 
 
+class FusedAdam(keras.optimizers.Adam):
+    """Keras 3's Adam with each dense update as one tf.raw_ops.ResourceApplyAdam kernel: the same
+    formula (lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)) and the same variables, so
+    checkpoints are unchanged, in one pass over memory where Keras' ops make about a dozen; over
+    dcgan's 9 M parameters that pass is a measurable share of a float32 step (docs/BENCHMARKS.md)."""
+
+    def __init__(self, *args, name="adam", **kwargs):  # Keras' name: the same variable paths
+        super().__init__(*args, name=name, **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        var = variable.value if isinstance(variable, keras.Variable) else variable
+        i = self._get_variable_index(variable)
+        dtype = var.dtype
+        t = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=var.handle, m=self._momentums[i].value.handle, v=self._velocities[i].value.handle,
+            beta1_power=tf.pow(beta_1, t), beta2_power=tf.pow(beta_2, t), lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
+
+
 class GAN:
     def __init__(self, spec: TrainSpec, precision: str):
         info = spec.info
@@ -113,7 +136,7 @@ class GAN:
 
     def _optimizer(self, lr: float):
         beta_1, beta_2 = self.spec.effective_betas
-        opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
+        opt = FusedAdam(lr, beta_1=beta_1, beta_2=beta_2)
         # float16 needs loss scaling to keep small gradients; bfloat16 has float32's range.
         return keras.optimizers.LossScaleOptimizer(opt) if self.precision == "fp16" else opt
 
