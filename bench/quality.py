@@ -19,7 +19,8 @@ the --default run needs to reach, seed by seed, the FD the `seed` recipe reaches
 epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
 evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
 until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
-quality.json, an FD-per-epoch chart and the seed-vs-default grids of the first seed; run again
+quality.json, an FD-per-epoch chart and the grids of the first seed's runs trained by this call
+(`seed` first, the default last); run again
 with the same --out and settings, it keeps the runs quality.json holds and trains only the
 missing ones (more seeds, more recipes, a stopped run).
 """
@@ -372,17 +373,18 @@ def fd_chart(runs: list[Run], path: Path, arch: str) -> None:
 
 
 def grids_picture(runs: list[Run], labels: list[str], path: Path) -> None:
-    """The first seed's fixed-noise grids, one row per run, one column per chosen epoch."""
+    """The fixed-noise grids of the first seed that has any, one row per run, one column per chosen epoch."""
     import io
 
     from PIL import Image, ImageDraw
 
     from ganctl.jobs import pictures
 
-    seed = min(r.seed for r in runs)
-    chosen = [r for label in labels for r in runs if r.label == label and r.seed == seed and r.grids]
-    if not chosen:
+    with_grids = [r for r in runs if r.grids]  # runs loaded from quality.json may have none
+    if not with_grids:
         return
+    seed = min(r.seed for r in with_grids)
+    chosen = [r for label in labels for r in with_grids if r.label == label and r.seed == seed]
     epochs = sorted(set.intersection(*(set(r.grids) for r in chosen)))
     epochs = sorted({epochs[0], epochs[len(epochs) // 2], epochs[-1]})
     tiles = [[Image.open(io.BytesIO(r.grids[e])).convert("RGB") for e in epochs] for r in chosen]
@@ -468,7 +470,7 @@ def main(argv=None) -> None:
                 base = next((r for r in runs if (r.arch, r.label, r.seed) == (arch, SEED_RECIPE, seed)), None)
                 target = base.final["fd"] if base is not None and label == default else None
                 with tempfile.TemporaryDirectory(prefix=f"ganctl-quality-{arch}-") as tmp:
-                    keep = seed == seeds[0] and label in (SEED_RECIPE, default)
+                    keep = seed == seeds[0]  # the grids picture's runs
                     runs.append(train_run(arch, label, seed, args, classes, Path(tmp), keep, target))
                 if args.out:
                     save_runs(args.out, config, runs)
@@ -534,7 +536,10 @@ def write(args, runs: list[Run], default: str, wanted: list[str], started: str, 
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             fd_chart(rs, args.out / f"quality-{arch}-fd.png", arch)
-            grids_picture(rs, [SEED_RECIPE, default], args.out / f"quality-{arch}-grids.png")
+            # `seed` first, the default last, the others between, as listed
+            listed = dict.fromkeys(r.label for r in rs)
+            order = [SEED_RECIPE, *(x for x in listed if x not in (SEED_RECIPE, default)), default]
+            grids_picture(rs, order, args.out / f"quality-{arch}-grids.png")
     text = "\n".join(out)
     if args.out:
         from ganctl.jobs.layout import write_atomic
