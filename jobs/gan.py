@@ -70,7 +70,7 @@ class FusedAdam(keras.optimizers.Adam):
     checkpoints are unchanged, in one pass over memory where Keras' ops make about a dozen; over
     dcgan's 9 M parameters that pass is a measurable share of a float32 step (docs/BENCHMARKS.md)."""
 
-    def __init__(self, *args, name="adam", **kwargs):  # Keras' name: the same variable paths
+    def __init__(self, *args, name="adam", **kwargs):  # named as Keras' Adam is
         super().__init__(*args, name=name, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
