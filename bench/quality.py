@@ -42,7 +42,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
-JOB_OPTIONS = ("batch_size", "class_loss")  # not recipe switches, but what a run may vary besides them
+JOB_OPTIONS = ("batch_size", "class_loss", "label_noise", "label_smoothing")  # job options a run may vary besides the switches
 
 
 @dataclass

@@ -110,6 +110,24 @@ def test_switches_train_resume_the_same_ema_and_export_both_generators(switches,
     assert images.shape == (16, 28, 28, 1) and images.std() > 0
 
 
+def test_ema_is_the_warm_up_ramped_average_of_every_steps_weights():
+    """The compiled step's average against the formula recomputed from each step's raw weights:
+    ema_t = d_t * ema_(t-1) + (1 - d_t) * w_t, d_t = min(decay, (1 + t) / (10 + t))."""
+    spec = TrainSpec(arch="dcgan", classes="trouser", limit=96, batch_size=32, epochs=1, seed=3, ema=0.9)
+    subset = data.load_for(spec)
+    gan, _ = train.build(spec, "fp32")
+    expected = [v.numpy().astype(np.float64) for v in gan.ema_generator.trainable_variables]
+    for t, batch in enumerate(data.pipeline(subset.images, 32, train.epoch_seed(spec, 1), spec.info.output)):
+        gan.train_step(batch)
+        d = min(0.9, (1.0 + t) / (10.0 + t))
+        expected = [d * e + (1 - d) * w.numpy() for e, w in zip(expected, gan.generator.trainable_variables)]
+    assert t == 2
+    for e, v in zip(expected, gan.ema_generator.trainable_variables):
+        np.testing.assert_allclose(v.numpy(), e, rtol=1e-5, atol=1e-7)
+    assert any(not np.allclose(v.numpy(), w.numpy())
+               for v, w in zip(gan.ema_generator.trainable_variables, gan.generator.trainable_variables))
+
+
 @pytest.mark.parametrize("classes, conditional", [("trouser", False), ("trouser,bag", True)])
 def test_ema_batchnorm_statistics_are_recomputed_for_the_averaged_weights(classes, conditional):
     # A conditional generator nests the seed generator (and its BatchNorms) inside one layer: its
