@@ -243,9 +243,10 @@ def summary_table(runs: list[Run], wanted: list[str]) -> str:
         fds = [r.final["fd"] for r in rs]
         alarms = sum(1 for r in rs for q in r.quality if q.get("collapse"))
         uni = max(uniformity(r.final["class_histogram"], wanted) for r in rs)
+        vs_seed = f"{statistics.fmean(fds) / base:.2f}x" if base == base else "-"  # nan: no `seed` run
         lines.append(
             f"| {label} | {len(rs)} | {statistics.fmean(s for r in rs for s in r.seconds):.1f} | {mean_sd(fds)} "
-            f"| {statistics.fmean(fds) / base:.2f}x | {statistics.fmean(r.final['fd_floor'] for r in rs):.2f} "
+            f"| {vs_seed} | {statistics.fmean(r.final['fd_floor'] for r in rs):.2f} "
             f"| {mean_sd(r.final['kid'] for r in rs)} | {mean_sd(r.final['precision'] for r in rs)} "
             f"| {mean_sd(r.final['recall'] for r in rs)} | {mean_sd(r.final['coverage'] for r in rs)} "
             f"| {mean_sd(r.final['diversity'] for r in rs)} | {uni:.2f}x (worst seed) "
@@ -253,7 +254,8 @@ def summary_table(runs: list[Run], wanted: list[str]) -> str:
     return "\n".join(lines)
 
 
-def curve_table(runs: list[Run]) -> str:
+def curve_table(runs: list[Run], value=lambda q: q["fd"], combine=statistics.fmean, fmt="{:.1f}") -> str:
+    """One row per run, one column per epoch: value(epoch's quality), combined over the seeds."""
     labels = list(dict.fromkeys(r.label for r in runs))
     epochs = sorted({e for r in runs for e in r.epochs})
     head = "| run | " + " | ".join(f"ep {e}" for e in epochs) + " |"
@@ -262,8 +264,8 @@ def curve_table(runs: list[Run]) -> str:
         rs = [r for r in runs if r.label == label]
         cells = []
         for i, _ in enumerate(epochs):
-            vals = [r.fd[i] for r in rs if i < len(r.fd)]
-            cells.append(f"{statistics.fmean(vals):.1f}" if vals else "")
+            vals = [value(r.quality[i]) for r in rs if i < len(r.quality)]
+            cells.append(fmt.format(combine(vals)) if vals else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -525,6 +527,8 @@ def write(args, runs: list[Run], default: str, wanted: list[str], started: str, 
         budget, equal = equal_seconds_table(rs)
         out += [f"\n### {arch}\n", "Final epoch, mean ± sd over seeds:\n", summary_table(rs, wanted),
                 "\nFD after each epoch (mean over seeds):\n", curve_table(rs),
+                "\nClasses vs uniform after each epoch (worst seed; the histogram moves from epoch to "
+                "epoch):\n", curve_table(rs, lambda q: uniformity(q["class_histogram"], wanted), max, "{:.2f}x"),
                 f"\nAt equal training seconds ({budget:.0f} s, the shortest run's total):\n", equal,
                 "\nClass shares of the samples at the final epoch (uniform: "
                 f"{1 / len(wanted):.3f}):\n", histogram_table(rs, wanted),

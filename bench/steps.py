@@ -3,13 +3,12 @@ A B C A B C ... on one fixed batch, medians: the comparison that survives a load
 whole epochs (bench.train) swing by 2x with the neighbours' load.
 
     python -m bench.steps [--arch dcgan] [--reps 10] [--batch 128] [--recipes seed,ema-augment]
-        [--precisions fp32,bf16] [--two-calls] [--keras-adam] [--plain-ema]
+        [--precisions fp32,bf16] [--two-calls] [--keras-adam]
 
 --recipes times ganctl's step under each named recipe (jobs/recipes.py); --two-calls adds, where
 D allows one call on concat(real, fake), the step with the other choice (ganctl makes one call in
 bf16/fp16 and two in fp32). --keras-adam adds each step with Keras' own Adam in place of ganctl's
-FusedAdam (jobs/gan.py: the same update as one kernel per variable); --plain-ema adds each EMA
-recipe's step with the EMA written as decay * e + (1 - decay) * w (four kernels, ganctl's two).
+FusedAdam (jobs/gan.py: the same update as one kernel per variable).
 """
 from __future__ import annotations
 
@@ -30,14 +29,13 @@ def main(argv=None) -> None:
     parser.add_argument("--precisions", default="fp32,bf16", help="ganctl's precisions, comma-separated")
     parser.add_argument("--two-calls", action="store_true", help="also the step with two D calls")
     parser.add_argument("--keras-adam", action="store_true", help="also the step with Keras' own Adam")
-    parser.add_argument("--plain-ema", action="store_true", help="also the step with a four-kernel EMA update")
     args = parser.parse_args(argv)
 
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from ganctl.jobs import device, gan as gan_module, recipes, train
+    from ganctl.jobs import device, gan as gan_module, train
     from ganctl.jobs.gan import joint_d_call
     from ganctl.jobs.spec import TrainSpec
 
@@ -48,17 +46,9 @@ def main(argv=None) -> None:
     spec = TrainSpec(arch=args.arch, limit=b, batch_size=b)
     x = tf.random.uniform((b, *spec.info.image_shape))
 
-    def plain_ema(gan):
-        def update(decay, g_vars):
-            for e, w in zip(gan.ema_generator.trainable_variables, g_vars):
-                e.assign(decay * e + (1.0 - decay) * w)
-        return update
-
-    def ganctl_step(precision: str, recipe: str, joint: bool | None = None, keras_adam: bool = False,
-                    four_kernel_ema: bool = False):
+    def ganctl_step(precision: str, recipe: str, joint: bool | None = None, keras_adam: bool = False):
         """ganctl's step; joint None: as the product picks it, else forced where D allows it;
-        keras_adam: built with keras.optimizers.Adam instead of the product's FusedAdam;
-        four_kernel_ema: the EMA update written out as decay * e + (1 - decay) * w."""
+        keras_adam: built with keras.optimizers.Adam instead of the product's FusedAdam."""
         fused = gan_module.FusedAdam
         gan_module.FusedAdam = keras.optimizers.Adam if keras_adam else fused
         try:
@@ -67,8 +57,6 @@ def main(argv=None) -> None:
             gan_module.FusedAdam = fused
         if joint is not None:
             gan._joint_d = joint and joint_d_call(gan.discriminator)
-        if four_kernel_ema:  # before the step is first traced
-            gan._ema_update = plain_ema(gan)
         return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses
 
     with device.precision_scope("fp32"):
@@ -86,8 +74,6 @@ def main(argv=None) -> None:
                     ganctl_step(precision, recipe, joint=other)
             if args.keras_adam:
                 variants[name + ", Keras' Adam"] = ganctl_step(precision, recipe, keras_adam=True)
-            if args.plain_ema and recipes.get(recipe).ema > 0:
-                variants[name + ", four-kernel EMA"] = ganctl_step(precision, recipe, four_kernel_ema=True)
     variants["reference fp32"] = lambda: ref_epoch(one_batch)
     for f in variants.values():  # warm-up: tracing, oneDNN kernel selection
         f(), f()

@@ -239,16 +239,11 @@ class GAN:
         if self.ema_generator is not None:
             # StyleGAN's warm-up ramp: an average from step 0 at 0.999 is mostly the initial weights.
             t = tf.cast(self.steps, tf.float32)
-            self._ema_update(tf.minimum(self.recipe.ema, (1.0 + t) / (10.0 + t)), g_vars)
+            decay = tf.minimum(self.recipe.ema, (1.0 + t) / (10.0 + t))
+            for e, w in zip(self.ema_generator.trainable_variables, g_vars):
+                e.assign(decay * e + (1.0 - decay) * w)
         self.steps.assign_add(1)
         return d_loss, g_loss
-
-    def _ema_update(self, decay, g_vars) -> None:
-        """ema = decay * ema + (1 - decay) * w, as ema -= (1 - decay) * (ema - w): two kernels per
-        variable instead of four (bench.steps --plain-ema times both)."""
-        for e, w in zip(self.ema_generator.trainable_variables, g_vars):
-            e = e.value if isinstance(e, keras.Variable) else e
-            tf.raw_ops.ResourceApplyGradientDescent(var=e.handle, alpha=1.0 - decay, delta=e - w)
 
     def standing_statistics(self) -> None:
         """Recompute the EMA generator's BatchNorm moving statistics for its own weights: the raw
