@@ -173,11 +173,18 @@ def pipeline(images: np.ndarray, batch_size: int, seed: int, output: str, labels
         ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32))).cache()
         scale_batch = lambda x, y: (tf.cast(x, tf.float32) * (span / 255.0) + lo, y)  # noqa: E731
     ds = ds.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=False)
-    # Fixed parallelism, tf.data's autotuning off: with it on, an epoch's iterator on a busy 2-core
-    # machine often waited in its destructor until ~41 s after it was made (dcgan, 10,000 images:
-    # 23 s of steps timed as 41 s in 1 epoch of 2-3; docs/BENCHMARKS.md). Scaling a batch is cheap:
-    # two batches ahead is enough to keep the step fed.
+    # Fixed parallelism and no autotuning (without_autotune). Scaling a batch is cheap: two batches
+    # ahead is enough to keep the step fed.
     ds = ds.batch(batch_size).map(scale_batch, num_parallel_calls=1)
+    return without_autotune(ds.prefetch(2))
+
+
+def without_autotune(ds):
+    """ds with tf.data's autotuning off: with it on, an epoch's iterator on a busy 2-core machine
+    often waited in its destructor until ~20 or ~41 s after it was made, which timed one epoch in
+    two or three as that long (docs/BENCHMARKS.md, "Epochs that stalled")."""
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.autotune.enabled = False
-    return ds.prefetch(2).with_options(options)
+    return ds.with_options(options)

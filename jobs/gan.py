@@ -18,6 +18,9 @@ from ganctl.jobs import conditional, recipes
 from ganctl.jobs.spec import TrainSpec
 
 STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noise draws
+# The EMA's warm-up ramp, decay = min(ema, (1 + t) / (EMA_WARMUP + t)): an average over about the
+# last t / (EMA_WARMUP - 1) steps until the recipe's decay takes over.
+EMA_WARMUP = 10.0
 
 
 def _toward_half(label: float, amount):
@@ -239,7 +242,7 @@ class GAN:
         if self.ema_generator is not None:
             # StyleGAN's warm-up ramp: an average from step 0 at 0.999 is mostly the initial weights.
             t = tf.cast(self.steps, tf.float32)
-            decay = tf.minimum(self.recipe.ema, (1.0 + t) / (10.0 + t))
+            decay = tf.minimum(self.recipe.ema, (1.0 + t) / (EMA_WARMUP + t))
             for e, w in zip(self.ema_generator.trainable_variables, g_vars):
                 e.assign(decay * e + (1.0 - decay) * w)
         self.steps.assign_add(1)
