@@ -10,11 +10,12 @@ ganctl.jobs.quality in the feature space of the shipped classifier (fmnist-cnn-v
 TEST images of the same classes, exactly as `ganctl submit --eval-every 1 --eval-n N` records them.
 --conditional makes every run a class-conditional job and adds the classifier's accuracy on the
 images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm, ema,
-augment, r1, lr_g, lr_d, beta_1, beta_2) or the job option batch_size; runs are separated by `;`.
+augment, r1, lr_g, lr_d, beta_1, beta_2) or the job options batch_size, class_loss, label_noise
+and label_smoothing; runs are separated by `;`.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm
-at any epoch), FD at equal training seconds, and the time-to-quality figure: the training seconds
+at any epoch), FD and the class histogram against uniform after every epoch, FD at equal training seconds, and the time-to-quality figure: the training seconds
 the --default run needs to reach, seed by seed, the FD the `seed` recipe reaches after all its
 epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
 evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
