@@ -15,9 +15,9 @@ and label_smoothing; runs are separated by `;`.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm
-at any epoch), FD and the class histogram against uniform after every epoch, FD at equal training seconds, and the time-to-quality figure: the training seconds
-the --default run needs to reach, seed by seed, the FD the `seed` recipe reaches after all its
-epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
+at any epoch), FD and the class histogram against uniform after every epoch, FD at equal training
+seconds, and the time-to-quality figure: the training seconds the --default run needs to reach,
+seed by seed, the FD the `seed` recipe reaches after all its epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
 evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
 until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
 quality.json, an FD-per-epoch chart and the grids of the first seed's runs trained by this call
@@ -43,7 +43,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
-JOB_OPTIONS = ("batch_size", "class_loss", "label_noise", "label_smoothing")  # job options a run may vary besides the switches
+# Not recipe switches, but job options a run may vary besides them.
+JOB_OPTIONS = ("batch_size", "class_loss", "label_noise", "label_smoothing")
 
 
 @dataclass
