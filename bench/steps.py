@@ -35,7 +35,7 @@ def main(argv=None) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from ganctl.jobs import device, gan as gan_module, train
+    from ganctl.jobs import data, device, gan as gan_module, train
     from ganctl.jobs.gan import joint_d_call
     from ganctl.jobs.spec import TrainSpec
 
@@ -61,7 +61,9 @@ def main(argv=None) -> None:
 
     with device.precision_scope("fp32"):
         ref_epoch = TRAINERS[args.arch](b)
-    one_batch = tf.data.Dataset.from_tensors(x)
+    # Autotuning off as in bench.train's reference: with it on, the notebook's fit() iterators stalled
+    # in most of 5 upsample repeats once (its step read 10.2 s instead of 6.1 s).
+    one_batch = data.without_autotune(tf.data.Dataset.from_tensors(x))
     variants = {}
     for recipe in [r.strip() for r in args.recipes.split(",") if r.strip()]:
         for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
