@@ -17,8 +17,8 @@ Reported, per arch: each run's final figures as mean ± sd over the seeds (FD wi
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm
 at any epoch), FD and the class histogram against uniform after every epoch, FD at equal training
 seconds, and the time-to-quality figure: the training seconds the --default run needs to reach,
-seed by seed, the FD the `seed` recipe reaches after all its epochs, against those epochs' seconds. Training seconds are the epochs' own (grids and
-evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
+seed by seed, the FD the `seed` recipe reaches after all its epochs, against those epochs' seconds.
+Training seconds are the epochs' own (grids and evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
 until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
 quality.json, an FD-per-epoch chart and the grids of the first seed's runs trained by this call
 (`seed` first, the default last); run again
