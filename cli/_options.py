@@ -29,8 +29,8 @@ Classes = Annotated[Optional[str], typer.Option(
 Dataset = Annotated[str, typer.Option(
     "--dataset", help="fashion-mnist, or folder:PATH (PNG/JPEG/WebP/BMP files, sub-folders = classes).")]
 ImageSize = Annotated[Optional[int], typer.Option(
-    "--image-size", help="Folder datasets: square size in pixels, one the arch makes "
-                         "(dcgan64: 64; upsample, dcgan: 28) (default: the architecture's).")]
+    "--image-size", help="Square size in pixels, one the arch makes (dcgan64: 64; upsample, dcgan: 28) "
+                         "(default: the architecture's; Fashion-MNIST is resized to it for dcgan64).")]
 Channels = Annotated[Optional[int], typer.Option("--channels", help="Folder datasets: 1 (grey) or 3 (RGB) (default: 3).")]
 Resize = Annotated[Optional[str], typer.Option(
     "--resize", help="Folder datasets: crop (centre square) or pad (whole picture on black) (default: crop).")]

@@ -127,7 +127,8 @@ def select(split: str = "train", classes: tuple[int, ...] | list = (), limit: in
 
 
 def load_for(spec, data_dir: Path | None = None) -> Subset:
-    """The training images of a TrainSpec: its Fashion-MNIST subset or its image folder.
+    """The training images of a TrainSpec: its Fashion-MNIST subset (resized to the job's image
+    size where the arch makes no 28x28 images) or its image folder.
 
     For a folder this runs on the worker: a folder missing here is a DataError saying that workers
     need the same path (a shared mount); unreadable files are skipped and counted (Subset.skipped).
@@ -139,6 +140,12 @@ def load_for(spec, data_dir: Path | None = None) -> Subset:
                              spec.resize, tuple(spec.classes), spec.limit)
     else:
         subset = select(spec.split, spec.classes, spec.limit, data_dir)
+        if spec.effective_image_size != subset.images.shape[1]:  # a 64x64 arch (dcgan64) on 28x28 images
+            from dataclasses import replace
+
+            from ganctl.jobs.pictures import resized
+
+            subset = replace(subset, images=resized(subset.images, spec.effective_image_size))
     log.info("training data: %s", subset.describe())
     return subset
 

@@ -84,6 +84,21 @@ def _as_nhwc_uint8(images: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- grids
 
 
+def resized(images_uint8: np.ndarray, size: int) -> np.ndarray:
+    """uint8 images (n, h, w, c) as (n, size, size, c), each resized with Lanczos (box averaging
+    when shrinking): Fashion-MNIST's 28x28 for a 64x64 architecture, and a 64x64 generator's images
+    for the quality classifier's 28x28. The same array when it already has that size."""
+    x = np.asarray(images_uint8)
+    if x.shape[1:3] == (size, size):
+        return x
+    method = Image.Resampling.BOX if x.shape[1] > size else Image.Resampling.LANCZOS
+    out = np.empty((len(x), size, size, x.shape[3]), np.uint8)
+    for i, im in enumerate(x):
+        img = Image.fromarray(im[..., 0] if x.shape[3] == 1 else im)
+        out[i] = np.asarray(img.resize((size, size), method)).reshape(size, size, x.shape[3])
+    return out
+
+
 def grid_shape(n: int, cols: int | None = None) -> tuple[int, int]:
     """(rows, cols) of a near-square grid: cols = ceil(sqrt(n)), rows = ceil(n / cols).
 

@@ -306,9 +306,15 @@ def class_figures(fakes: dict[int, np.ndarray], reals: dict[int, np.ndarray], cl
 
 
 def _as_images(x: np.ndarray) -> np.ndarray:
+    """uint8 images as the classifier's (n, 28, 28, 1); a 64x64 generator's (dcgan64 on
+    Fashion-MNIST) are resized to 28x28 first, as its training images were made from 28x28 ones."""
     x = np.asarray(x)
     if x.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {x.dtype}")
+    if x.ndim == 4 and x.shape[1] == x.shape[2] != 28 and x.shape[3] == 1:
+        from ganctl.jobs.pictures import resized
+
+        x = resized(x, 28)
     return x.reshape(len(x), 28, 28, 1)
 
 

@@ -58,10 +58,11 @@ def test_the_default_trains_dcgan_as_ema_augment_and_upsample_with_dcgan_adam(cl
 
     archs = {row.split()[0]: row.split() for row in cli("archs").stdout.splitlines()[1:4]}
     dcgan_adam = "lr_g 0.0002  lr_d 0.0002  beta_1 0.5  beta_2 0.999"
-    for arch in ("dcgan", "dcgan64"):  # the arch's own = the recipe's (dcgan64 needs a folder to submit)
+    for arch in ("dcgan", "dcgan64"):  # the arch's own = the recipe's
         assert archs[arch][4:7] == ["0.0002", "0.0002", "0.5/0.999"]
     assert archs["dcgan"][3] == "128"
     assert shown("--arch", "dcgan") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}  batch 32"
+    assert shown("--arch", "dcgan64") == f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}  batch 32"
     assert shown("--arch", "dcgan", "--recipe", "ema-augment") == "loss bce  ema 0.999  augment translation,cutout"
     assert shown("--arch", "dcgan", "--recipe", "ema-augment-dcgan-adam") == \
         f"loss bce  ema 0.999  augment translation,cutout  {dcgan_adam}"

@@ -153,10 +153,12 @@ def test_bad_inputs_are_clear_errors_at_submit(pictures, tmp_path, make, fields,
         TrainSpec.submitted(dataset=f"folder:{path}", **fields)
 
 
-def test_fashion_mnist_refuses_folder_options_and_64x64_archs():
-    with pytest.raises(pydantic.ValidationError, match="Fashion-MNIST is 28x28"):
-        TrainSpec(arch="dcgan64")
-    with pytest.raises(pydantic.ValidationError, match="--image-size and --channels are for"):
+def test_fashion_mnist_takes_the_archs_sizes_and_refuses_colour():
+    assert TrainSpec(arch="dcgan64").image_shape == (64, 64, 1)  # resized for it (test_train_quality.py)
+    assert TrainSpec(arch="dcgan", image_size=28).image_shape == (28, 28, 1)
+    with pytest.raises(pydantic.ValidationError, match="arch dcgan makes 28x28 images only, not 64x64; use --arch dcgan64"):
+        TrainSpec(arch="dcgan", image_size=64)
+    with pytest.raises(pydantic.ValidationError, match="Fashion-MNIST images are grey: --channels is for"):
         TrainSpec(arch="dcgan", channels=3)
     with pytest.raises(pydantic.ValidationError, match="unknown dataset"):
         TrainSpec(dataset="mnist")
