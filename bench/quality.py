@@ -9,20 +9,21 @@ epoch n images from the job's sampler (the EMA generator where the recipe has on
 ganctl.jobs.quality in the feature space of the shipped classifier (fmnist-cnn-v1) against real
 TEST images of the same classes, exactly as `ganctl submit --eval-every 1 --eval-n N` records them.
 --conditional makes every run a class-conditional job and adds the classifier's accuracy on the
-images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm, ema,
-augment, r1, lr_g, lr_d, beta_1, beta_2) or the job options batch_size, class_loss, label_noise
-and label_smoothing; runs are separated by `;`.
+images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's
+(loss, spectral_norm, ema, augment, r1, lr_g, lr_d, beta_1, beta_2) or the job options batch_size,
+class_loss, label_noise and label_smoothing; runs are separated by `;`. dcgan64 trains on
+Fashion-MNIST resized to 64x64 and is scored at 28x28, as its jobs are.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm
 at any epoch), FD and the class histogram against uniform after every epoch, FD at equal training
 seconds, and the time-to-quality figure: the training seconds the --default run needs to reach,
 seed by seed, the FD the `seed` recipe reaches after all its epochs, against those epochs' seconds.
-Training seconds are the epochs' own (grids and evaluation excluded). --probe-every STEPS also measures the --default run's FD every STEPS steps
-until it reaches that FD, so the crossing is found inside an epoch. --out writes quality.md,
-quality.json, an FD-per-epoch chart and the grids of the first seed's runs trained by this call
-(`seed` first, the default last); run again
-with the same --out and settings, it keeps the runs quality.json holds and trains only the
+Training seconds are the epochs' own (grids and evaluation excluded). --probe-every STEPS also
+measures the --default run's FD every STEPS steps until it reaches that FD, so the crossing is
+found inside an epoch. --out writes quality.md, quality.json, an FD-per-epoch chart and the grids
+of the first seed's runs trained by this call (`seed` first, the default last); run again with
+the same --out and settings, it keeps the runs quality.json holds and trains only the
 missing ones (more seeds, more recipes, a stopped run).
 """
 from __future__ import annotations
