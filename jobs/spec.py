@@ -174,7 +174,8 @@ class TrainSpec(BaseModel):
     def _dataset_fits_arch(self, info: ValidationInfo):
         assert self.split in SPLITS
         if self.folder is None and self.channels not in (None, FASHION_SHAPE[2]):
-            raise ValueError(f"Fashion-MNIST images are grey: --channels is for --dataset {FOLDER_PREFIX}PATH")
+            raise ValueError(f"Fashion-MNIST images are grey: --channels is for "
+                             f"--dataset {FOLDER_PREFIX}PATH")
         archs.get(self.arch).check_shape(self.image_shape)
         if self.eval_every > 0 and (why := quality_refused(self.dataset)):
             raise ValueError(f"--eval-every: {why}")
