@@ -27,7 +27,8 @@ OPTION_FOR_FIELD = {
     "image_size": "--image-size", "channels": "--channels", "resize": "--resize",
     "eval_every": "--eval-every", "eval_n": "--eval-n",
     "recipe": "--recipe", "loss": "--loss", "spectral_norm": "--spectral-norm", "ema": "--ema",
-    "augment": "--augment", "r1": "--r1", "beta_1": "--beta1", "beta_2": "--beta2",
+    "augment": "--augment", "r1": "--r1", "mode_seeking": "--mode-seeking", "beta_1": "--beta1",
+    "beta_2": "--beta2",
     "truncation": "--truncation", "interpolate": "--interpolate",
 }
 

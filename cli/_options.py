@@ -64,6 +64,9 @@ Ema = Annotated[Optional[float], typer.Option(
 Augment = Annotated[Optional[str], typer.Option(
     "--augment", help="DiffAugment before D on real and fake: comma list of translation, cutout, color; none: off.")]
 R1 = Annotated[Optional[float], typer.Option("--r1", help="Zero-centred gradient penalty on real images, gamma.")]
+ModeSeeking = Annotated[Optional[float], typer.Option(
+    "--mode-seeking", help="Mode-seeking loss on G (MSGAN): pushes different noise to different images; "
+                           "lambda, e.g. 0.3 (0: off).", metavar="LAMBDA")]
 Beta1 = Annotated[Optional[float], typer.Option("--beta1", help="Adam beta_1 of both optimizers (default: the recipe's, else the arch's).")]
 Conditional = Annotated[bool, typer.Option(
     "--conditional", help="Class-conditional: the generator takes a class as well as noise, the discriminator "

@@ -31,6 +31,7 @@ def fork(
     ema: o.Ema = None,
     augment: o.Augment = None,
     r1: o.R1 = None,
+    mode_seeking: o.ModeSeeking = None,
     beta1: o.Beta1 = None,
     beta2: o.Beta2 = None,
     label_smoothing: Smoothing = None,
@@ -48,8 +49,8 @@ def fork(
 ) -> None:
     """Start a new job from a finished job's checkpoint (--epoch K) with some options changed."""
     changes = dict(lr_g=lr_g, lr_d=lr_d, recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema,
-                   augment=augment, r1=r1, beta_1=beta1, beta_2=beta2, label_smoothing=label_smoothing,
-                   label_noise=label_noise, eval_every=eval_every, grid_every=grid_every,
+                   augment=augment, r1=r1, mode_seeking=mode_seeking, beta_1=beta1, beta_2=beta2,
+                   label_smoothing=label_smoothing, label_noise=label_noise, eval_every=eval_every, grid_every=grid_every,
                    checkpoint_every=checkpoint_every, arch=arch, dataset=dataset, image_size=image_size,
                    channels=channels)
     store = service.open_store()

@@ -39,6 +39,7 @@ def submit(
     ema: o.Ema = None,
     augment: o.Augment = None,
     r1: o.R1 = None,
+    mode_seeking: o.ModeSeeking = None,
     beta1: o.Beta1 = None,
     beta2: o.Beta2 = None,
     conditional: o.Conditional = False,
@@ -54,7 +55,7 @@ def submit(
                       label_noise=label_noise, precision=precision, checkpoint_every=checkpoint_every,
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
-                      beta_1=beta1, beta_2=beta2, conditional=conditional or None,
+                      mode_seeking=mode_seeking, beta_1=beta1, beta_2=beta2, conditional=conditional or None,
                       class_loss=class_loss)
     store = service.open_store()
     from ganctl.jobs import experiments

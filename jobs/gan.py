@@ -23,6 +23,27 @@ STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noi
 EMA_WARMUP = 10.0
 
 
+def _paired(values):
+    """The batch's second half repeats its first half (an odd batch keeps its last entry): mode
+    seeking's pairs (i, i + batch // 2) then share those entries (a conditional job's classes)."""
+    half = tf.shape(values)[0] // 2
+    return tf.concat([values[:half], values[:half], values[2 * half:]], 0)
+
+
+def _mode_seeking(fake, noise):
+    """MSGAN's term (Mao et al. 2019), to be minimised by G: 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2|)
+    over the pairs (i, i + batch // 2). Sums over counts of at least 1, so that a batch of one (no
+    pair) adds 0, not NaN."""
+    half = tf.shape(fake)[0] // 2
+
+    def mean_gap(x):
+        gap = tf.abs(tf.cast(x[:half], tf.float32) - tf.cast(x[half:2 * half], tf.float32))
+        return tf.reduce_sum(gap) / tf.cast(tf.maximum(tf.size(gap), 1), tf.float32)
+
+    ratio = tf.math.divide_no_nan(mean_gap(fake), mean_gap(noise))
+    return tf.cast(half > 0, tf.float32) / (ratio + 1e-5)
+
+
 def _toward_half(label: float, amount):
     """Move a 0/1 label towards 0.5 by `amount`: label smoothing and label noise both do this."""
     return label + (0.5 - label) * 2.0 * amount
@@ -197,10 +218,12 @@ class GAN:
         batch = tf.shape(real)[0]
         seed = tf.stack([self._seed, self.steps])
         noise = tf.random.stateless_normal([batch, self.info.noise_dim], seed)
-        loss, r1 = self.recipe.loss, self.recipe.r1
+        loss, r1, mode_seeking = self.recipe.loss, self.recipe.r1, self.recipe.mode_seeking
         aug_r, aug_f = seed + [0, 2**20], seed + [0, 2**21]  # independent draws for real and fake
         # Conditional jobs: real images come with their classes, fakes get uniform ones.
         fake_y = None if labels is None else conditional.draw(batch, self.classes, seed + [0, 2**22])
+        if mode_seeking > 0 and fake_y is not None:
+            fake_y = _paired(fake_y)  # a pair then differs in its noise only
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._g_inputs(noise, fake_y), training=True)
             if self._joint_d:
@@ -231,6 +254,8 @@ class GAN:
             if self._class_loss:  # AC-GAN: D learns the real images' classes, G is scored on its requested ones
                 d_loss += self._class_loss * conditional.class_loss(c_real, labels)
                 g_loss += self._class_loss * conditional.class_loss(c_fake, fake_y)
+            if mode_seeking > 0:
+                g_loss += mode_seeking * _mode_seeking(fake, noise)
             d_scaled, g_scaled = self._scaled(self.d_opt, d_loss), self._scaled(self.g_opt, g_loss)
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         # Both gradients before either update: the generator's must see the discriminator it was

@@ -1,8 +1,8 @@
 """Training recipes: named bundles of switches over the fixed networks of jobs/archs.py.
 
 A recipe never changes a network's layers or trainable parameter counts; it picks the loss, the
-discriminator's normalisation, an EMA of the generator, DiffAugment, an R1 penalty and the
-optimizers' settings. `TrainSpec.recipe` names one; the spec's own switches override its fields
+discriminator's normalisation, an EMA of the generator, DiffAugment, an R1 penalty, a mode-seeking
+loss and the optimizers' settings. `TrainSpec.recipe` names one; the spec's own switches override its fields
 (`resolve`). No TensorFlow here: the CLI validates combinations with this module.
 
 `seed` is each architecture's seed recipe exactly (BCE with the arch's label conventions, label
@@ -34,6 +34,9 @@ class Recipe:
     ema: float = 0.0  # 0: no EMA generator
     augment: tuple[str, ...] = ()
     r1: float = 0.0
+    # Mode seeking (MSGAN, Mao et al. 2019): G's loss gains lambda / (|G(z1) - G(z2)| / |z1 - z2|)
+    # over the batch's two halves as pairs (a conditional pair shares its class); 0: off.
+    mode_seeking: float = 0.0
     # None: the architecture's value.
     lr_g: float | None = None
     lr_d: float | None = None
@@ -75,7 +78,7 @@ DEFAULT = "ema-augment-batch32"  # what a new submission gets without --recipe (
 # What a stored spec that names no recipe ran: every job queued before recipes existed. Not DEFAULT,
 # so that changing the default never changes how an old job is extended, forked or described.
 UNNAMED = "seed"
-SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "lr_g", "lr_d", "beta_1", "beta_2")
+SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "mode_seeking", "lr_g", "lr_d", "beta_1", "beta_2")
 
 
 def names() -> list[str]:
@@ -120,6 +123,8 @@ def refusal(recipe: Recipe, label_smoothing: float, label_noise: float | None) -
         return f"--ema: decay must be in [0, 1), not {recipe.ema}"
     if recipe.r1 < 0:
         return f"--r1: gamma must be >= 0, not {recipe.r1}"
+    if recipe.mode_seeking < 0:
+        return f"--mode-seeking: lambda must be >= 0, not {recipe.mode_seeking}"
     for label, beta in (("--beta1", recipe.beta_1), ("--beta2", recipe.beta_2)):
         if beta is not None and not 0.0 <= beta < 1.0:
             return f"{label}: must be in [0, 1), not {beta}"
@@ -138,6 +143,7 @@ def describe(spec: dict) -> str:
     parts += [f"ema {r.ema:g}"] if r.ema else []
     parts += [f"augment {','.join(r.augment)}"] if r.augment else []
     parts += [f"r1 {r.r1:g}"] if r.r1 else []
+    parts += [f"mode-seeking {r.mode_seeking:g}"] if r.mode_seeking else []
     parts += [f"{k} {getattr(r, k):g}" for k in ("lr_g", "lr_d", "beta_1", "beta_2") if getattr(r, k) is not None]
     parts += [f"batch {r.batch_size}"] if r.batch_size and not spec.get("batch_size") else []  # else --batch-size's
     return "  ".join(parts)

@@ -85,6 +85,7 @@ class TrainSpec(BaseModel):
     ema: float | None = Field(None, ge=0.0, lt=1.0)
     augment: tuple[str, ...] | None = None
     r1: float | None = Field(None, ge=0.0, le=1e4)
+    mode_seeking: float | None = Field(None, ge=0.0, le=100.0)
     beta_1: float | None = Field(None, ge=0.0, lt=1.0)
     beta_2: float | None = Field(None, ge=0.0, lt=1.0)
     # Class-conditional networks (jobs/conditional.py): G takes (noise, class), D sees the class.
@@ -97,13 +98,15 @@ class TrainSpec(BaseModel):
     class_loss: float = Field(0.0, ge=0.0, le=100.0)
 
     @model_serializer(mode="wrap")
-    def _without_unused_class_fields(self, handler):
-        # 0 is what a spec without the field means: left out, so stored specs (and workers that
-        # predate the field) see unconditional and early conditional jobs as before.
+    def _without_unused_newer_fields(self, handler):
+        # 0 (None for mode_seeking: the recipe's) is what a spec without the field means: left out,
+        # so stored specs (and workers that predate the field) see the jobs that do not use it as before.
         data = handler(self)
         for name in ("class_dims", "class_loss"):
             if not getattr(self, name):
                 data.pop(name, None)
+        if self.mode_seeking is None:
+            data.pop("mode_seeking", None)
         return data
 
     @field_validator("recipe")

@@ -18,16 +18,17 @@ def recipe_line(status_text: str) -> str:
 
 def test_recipe_and_switches_are_recorded_and_shown(cli, home):
     result = cli("submit", "--arch", "dcgan", "--epochs", "2", "--recipe", "modern", "--augment", "color,translation",
-                 "--r1", "0.5", "--beta2", "0.99", "--json")
+                 "--r1", "0.5", "--mode-seeking", "0.3", "--beta2", "0.99", "--json")
     assert result.exit_code == 0, result.stderr
     job = json.loads(result.stdout)
     spec = job["spec"]
     assert spec["recipe"] == "modern" and spec["augment"] == ["translation", "color"]
-    assert spec["r1"] == 0.5 and spec["beta_2"] == 0.99 and spec["loss"] is None  # None: the recipe's
+    assert spec["r1"] == 0.5 and spec["mode_seeking"] == 0.3 and spec["beta_2"] == 0.99
+    assert spec["loss"] is None  # None: the recipe's
     text = cli("status", job["id"][:8]).stdout
     line = next(x for x in text.splitlines() if x.strip().startswith("recipe"))
     assert ("modern  loss hinge  spectral-norm  ema 0.999  augment translation,color  r1 0.5  "
-            "lr_g 0.0001  lr_d 0.0004  beta_1 0  beta_2 0.99") in line
+            "mode-seeking 0.3  lr_g 0.0001  lr_d 0.0004  beta_1 0  beta_2 0.99") in line
     seed = json.loads(cli("submit", "--arch", "upsample", "--recipe", "seed", "--json").stdout)
     assert seed["spec"]["recipe"] == "seed"
     assert "seed  loss bce" in cli("status", seed["id"][:8]).stdout
@@ -82,6 +83,7 @@ def test_the_default_trains_dcgan_as_ema_augment_and_upsample_with_dcgan_adam(cl
     (["--loss", "hinge", "--label-noise", "0.1"], "--loss hinge has no labels"),
     (["--ema", "1.0"], "--ema"),
     (["--r1", "-1"], "--r1"),
+    (["--mode-seeking", "-0.1"], "--mode-seeking"),
     (["--augment", "rotate"], "unknown augmentation rotate"),
     (["--beta1", "1.5"], "--beta1"),
 ])

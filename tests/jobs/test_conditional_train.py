@@ -1,5 +1,6 @@
-"""Conditional networks on real images: what the embeddings add, checkpoint + resume (EMA included)
-continue identically, the export takes (noise, class), and a folder dataset trains per class."""
+"""Conditional networks on real images: what the embeddings add, checkpoint + resume (EMA and mode
+seeking included) continue identically, the export takes (noise, class), and a folder dataset
+trains per class."""
 from __future__ import annotations
 
 import json
@@ -45,7 +46,7 @@ def _h5_arrays(spec, path):
 @pytest.mark.slow
 def test_resume_continues_identically_and_exports_two_inputs(tmp_path):
     spec = TrainSpec(arch="dcgan", classes="trouser,bag", conditional=True, class_dims=conditional.CLASS_DIMS,
-                     class_loss=1.0, limit=128, batch_size=64, epochs=2,
+                     class_loss=1.0, mode_seeking=0.3, limit=128, batch_size=64, epochs=2,
                      precision="fp32", ema=0.9, eval_every=2, eval_n=50)
     seen = []
     train.run(spec, tmp_path / "straight", train.Hooks(on_epoch=seen.append))

@@ -149,3 +149,23 @@ def test_ema_batchnorm_statistics_are_recomputed_for_the_averaged_weights(classe
     bn_ema = [v.numpy() for v in g.non_trainable_variables]
     assert len(bn_ema) == len(bn_raw) == 6  # three BatchNorms: moving mean and variance
     assert all(not np.allclose(a, b) for a, b in zip(bn_ema, bn_raw))
+
+
+def test_mode_seeking_adds_lambda_over_the_pairs_image_to_noise_gap_ratio():
+    """MSGAN on G's loss: + lambda * mean|z1 - z2| / mean|G(z1) - G(z2)| over the pairs (i, i + 16)
+    of the step's noise, D's loss untouched; a last batch of one image (no pair) still trains."""
+    import tensorflow as tf
+
+    spec = TrainSpec(arch="dcgan", classes="trouser", limit=33, batch_size=32, epochs=1, seed=3,
+                     mode_seeking=0.5)
+    batches = list(data.pipeline(data.load_for(spec).images, 32, train.epoch_seed(spec, 1), spec.info.output))
+    assert [len(b) for b in batches] == [32, 1]
+    with_ms, _ = train.build(spec, "fp32")
+    plain, _ = train.build(spec.model_copy(update={"mode_seeking": 0.0}), "fp32")
+    noise = tf.random.stateless_normal([32, 100], tf.constant([3, 0], tf.int64)).numpy()
+    fake = with_ms.generator(noise, training=True).numpy()  # BatchNorm on the batch, as in the step
+    gap = np.abs(fake[:16] - fake[16:]).mean() / np.abs(noise[:16] - noise[16:]).mean()
+    (d_ms, g_ms), (d_plain, g_plain) = (np.array(gan.train_step(batches[0])) for gan in (with_ms, plain))
+    assert d_ms == pytest.approx(d_plain, rel=1e-5)
+    assert g_ms - g_plain == pytest.approx(0.5 / gap, rel=1e-3)
+    assert np.isfinite(np.array(with_ms.train_step(batches[1]))).all()
