@@ -8,11 +8,13 @@ Every run is a real ganctl training job (ganctl.jobs.train.run with --eval-every
 epoch n images from the job's sampler (the EMA generator where the recipe has one) are scored by
 ganctl.jobs.quality in the feature space of the shipped classifier (fmnist-cnn-v1) against real
 TEST images of the same classes, exactly as `ganctl submit --eval-every 1 --eval-n N` records them.
---conditional makes every run a class-conditional job and adds the classifier's accuracy on the
-images asked for each class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's
-(loss, spectral_norm, ema, augment, r1, mode_seeking, lr_g, lr_d, beta_1, beta_2) or the job
-options batch_size, class_loss, label_noise and label_smoothing; runs are separated by `;`. dcgan64
-trains on Fashion-MNIST resized to 64x64 and is scored at 28x28, as its jobs are.
+--conditional makes every run a class-conditional job, built as `ganctl submit --conditional`
+builds one (so with the class loss and mode seeking unless the run sets class_loss= or
+mode_seeking=, or is `seed`), and adds the classifier's accuracy on the images asked for each
+class. A run is `RECIPE [switch=value ...]`, the switches being TrainSpec's (loss, spectral_norm,
+ema, augment, r1, mode_seeking, lr_g, lr_d, beta_1, beta_2) or the job options batch_size,
+class_loss, label_noise and label_smoothing; runs are separated by `;`. dcgan64 trains on
+Fashion-MNIST resized to 64x64 and is scored at 28x28, as its jobs are.
 
 Reported, per arch: each run's final figures as mean ± sd over the seeds (FD with its floor, KID,
 precision, recall, coverage, diversity, the class histogram against uniform, any collapse alarm

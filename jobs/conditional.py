@@ -26,6 +26,9 @@ layers only (jobs/gan.py calls `generator` and `discriminator` here):
   classifier itself confuses (coat, shirt, pullover, t-shirt) swap from epoch to epoch and seed to
   seed (per-class accuracy 0.48-1.00 at epoch 5, docs/BENCHMARKS.md). Adds dim(h) * K + K; the
   exported discriminator then has two outputs (score, class logits).
+- mode seeking (jobs/gan.py, a recipe switch): with the class loss alone the images of a class
+  came out alike; new conditional jobs get both (CLASS_LOSS, MODE_SEEKING below), and a
+  mode-seeking pair shares its class.
 
 Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
 folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
@@ -38,9 +41,12 @@ from ganctl.jobs.labels import CLASS_NAMES, fashion_index
 ALL = "all"          # `ganctl sample --class all`: one grid row per class
 CLASS_DIMS = 10      # new conditional jobs: the noise entries the class code replaces (spec.class_dims)
 CLASS_SCALE = 3.0    # their code's init std (the noise's is 1): see the measurements above
-# New conditional jobs' class-loss weight (spec.class_loss; 0: none). 1 made every class right on
-# three seeds but cost 1.15x the FD and diversity alarms (docs/BENCHMARKS.md): opt-in, not default.
-CLASS_LOSS = 0.0
+# New conditional jobs' training, unless --recipe seed (spec.class_loss, spec.mode_seeking; the
+# job's options override them). The class loss alone made every class right on three seeds but cost
+# 1.15x the FD and diversity alarms; with mode seeking at 0.1 beside it the FD fell to 0.69-0.74x
+# the projection alone's, with more diversity and no alarm (docs/BENCHMARKS.md).
+CLASS_LOSS = 1.0
+MODE_SEEKING = 0.1
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
 
 

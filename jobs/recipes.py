@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 LOSSES = ("bce", "hinge", "wgan-gp")
 AUGMENTS = ("translation", "cutout", "color")
 WGAN_GP_WEIGHT = 10.0  # Gulrajani et al. 2017's lambda
+SEED = "seed"  # each architecture's seed recipe
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Recipe:
 EMA_AUGMENT = Recipe("ema-augment", "the seed recipe + EMA 0.999 with warm-up + DiffAugment translation,cutout",
                      ema=0.999, augment=("translation", "cutout"))
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("seed", "each architecture's seed recipe: BCE with its label tricks, its learning rates"),
+    Recipe(SEED, "each architecture's seed recipe: BCE with its label tricks, its learning rates"),
     Recipe("modern", "hinge + spectral norm on D, EMA 0.999 with warm-up, DiffAugment translation,cutout, "
                      "TTUR lr_g 1e-4 / lr_d 4e-4, Adam betas 0.0/0.9",
            loss="hinge", spectral_norm=True, ema=0.999, augment=("translation", "cutout"),
@@ -77,7 +78,7 @@ RECIPES["ema-augment-batch32"] = replace(
 DEFAULT = "ema-augment-batch32"  # what a new submission gets without --recipe (docs/BENCHMARKS.md)
 # What a stored spec that names no recipe ran: every job queued before recipes existed. Not DEFAULT,
 # so that changing the default never changes how an old job is extended, forked or described.
-UNNAMED = "seed"
+UNNAMED = SEED
 SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "mode_seeking", "lr_g", "lr_d", "beta_1", "beta_2")
 
 

@@ -94,7 +94,7 @@ class TrainSpec(BaseModel):
     # (a stored spec without it) adds it to the whole noise. New conditional submissions get CLASS_DIMS.
     class_dims: int = Field(0, ge=0, le=64)
     # The weight of D's auxiliary class loss (jobs/conditional.py, AC-GAN); 0 (a stored spec without
-    # it): none. New conditional submissions get CLASS_LOSS.
+    # it): none. New conditional submissions get CLASS_LOSS (and MODE_SEEKING), unless --recipe seed.
     class_loss: float = Field(0.0, ge=0.0, le=100.0)
 
     @model_serializer(mode="wrap")
@@ -141,9 +141,11 @@ class TrainSpec(BaseModel):
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
         spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
         if spec.conditional:
-            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS
+            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, MODE_SEEKING
 
-            design = {"class_dims": CLASS_DIMS, "class_loss": CLASS_LOSS}
+            design = {"class_dims": CLASS_DIMS}
+            if spec.recipe != recipes.SEED:  # the seed recipe trains the projection alone
+                design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
             spec = spec.model_copy(update={k: v for k, v in design.items() if fields.get(k) is None})
         return spec
 

@@ -125,14 +125,19 @@ def test_submit_conditional_refusals(cli, home, tmp_path):
     job_id = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--epochs", "1"))
     d = json.loads(_ok(cli("status", job_id, "--json")))
     assert d["spec"]["conditional"] is True and d["spec"]["class_dims"] == 10  # the class code's own entries
+    # The conditional default: the projection, the class loss and mode seeking (docs/BENCHMARKS.md).
+    assert (d["spec"]["class_loss"], d["spec"]["mode_seeking"]) == (1.0, 0.1)
+    text = _ok(cli("status", job_id)) + "\n"
+    assert "conditional  10 classes: 0 t-shirt, 1 trouser" in text and "9 ankle-boot  class loss 1\n" in text
+    assert "  mode-seeking 0.1  " in next(x for x in text.splitlines() if x.startswith("recipe"))
     plain = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--epochs", "1")), "--json")))
-    assert "class_loss" not in d["spec"]  # projection only, unless --class-loss
-    assert {"class_dims", "class_loss"}.isdisjoint(plain["spec"])  # unconditional specs read as they always did
-    assert "conditional  10 classes: 0 t-shirt, 1 trouser" in _ok(cli("status", job_id))
-    assert "class loss" not in _ok(cli("status", job_id))
-    with_loss = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--class-loss", "1", "--epochs", "1"))
-    assert json.loads(_ok(cli("status", with_loss, "--json")))["spec"]["class_loss"] == 1.0
-    assert "9 ankle-boot  class loss 1\n" in _ok(cli("status", with_loss)) + "\n"
+    assert {"class_dims", "class_loss", "mode_seeking"}.isdisjoint(plain["spec"])  # as they always read
+    # The projection alone: both switched off, or the seed recipe (which never had them).
+    for args in (["--class-loss", "0", "--mode-seeking", "0"], ["--recipe", "seed"]):
+        alone = _ok(cli("submit", "--arch", "dcgan", "--conditional", *args, "--epochs", "1"))
+        assert not json.loads(_ok(cli("status", alone, "--json")))["spec"].get("class_loss"), args
+        text = _ok(cli("status", alone))
+        assert "class loss" not in text and "mode-seeking" not in text, args
 
 
 def test_fork_cannot_change_conditional():

@@ -30,11 +30,11 @@ def test_the_embeddings_are_the_only_added_parameters():
     assert names.count("SpectralNormalization") == 4 and names.count("Embedding") == 1
     emb = next(layer for layer in gan.discriminator.layers if type(layer).__name__ == "Embedding")
     assert emb.embeddings.shape == (3, 1024)
-    # --class-loss adds a Dense(K) head on the same 1024 features, and nothing else.
-    assert spec.class_loss == conditional.CLASS_LOSS == 0
-    with_head = train.build(spec.model_copy(update={"class_loss": 1.0}), "fp32")[0].discriminator
-    assert with_head.get_layer("class_head").kernel.shape == (1024, 3)
-    assert with_head.count_params() == gan.discriminator.count_params() + 1024 * 3 + 3
+    # The class loss (a new job's default) adds a Dense(K) head on the same 1024 features, and nothing else.
+    assert spec.class_loss == conditional.CLASS_LOSS == 1
+    projection_only = train.build(spec.model_copy(update={"class_loss": 0.0}), "fp32")[0].discriminator
+    assert gan.discriminator.get_layer("class_head").kernel.shape == (1024, 3)
+    assert gan.discriminator.count_params() == projection_only.count_params() + 1024 * 3 + 3
 
 
 def _h5_arrays(spec, path):
@@ -86,7 +86,8 @@ def test_a_folder_dataset_trains_and_samples_per_class(tmp_path):
             Image.fromarray(img).save(root / name / f"{i:02d}.png")
     spec = TrainSpec.submitted(arch="dcgan", dataset=f"folder:{root}", image_size=28, channels=1,
                                conditional=True, epochs=1, batch_size=16)
-    assert spec.classes == ("boots", "trousers") and conditional.describe(spec) == "2 classes: 0 boots, 1 trousers"
+    assert spec.classes == ("boots", "trousers") and conditional.describe(spec) == \
+        "2 classes: 0 boots, 1 trousers  class loss 1"
     train.run(spec, tmp_path / "job")
     for name in ("boots", "trousers"):
         res = sample.sample_to(spec, tmp_path / "job", tmp_path / name, 3, 1, label=conditional.pick(spec, name))
