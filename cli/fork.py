@@ -50,9 +50,9 @@ def fork(
     """Start a new job from a finished job's checkpoint (--epoch K) with some options changed."""
     changes = dict(lr_g=lr_g, lr_d=lr_d, recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema,
                    augment=augment, r1=r1, mode_seeking=mode_seeking, beta_1=beta1, beta_2=beta2,
-                   label_smoothing=label_smoothing, label_noise=label_noise, eval_every=eval_every, grid_every=grid_every,
-                   checkpoint_every=checkpoint_every, arch=arch, dataset=dataset, image_size=image_size,
-                   channels=channels)
+                   label_smoothing=label_smoothing, label_noise=label_noise, eval_every=eval_every,
+                   grid_every=grid_every, checkpoint_every=checkpoint_every, arch=arch, dataset=dataset,
+                   image_size=image_size, channels=channels)
     store = service.open_store()
     job = experiments.fork(store, job_id, epoch=epoch, epochs=epochs, changes=changes, tags=tag or ())
     show(store, job, wait=wait, json=json)

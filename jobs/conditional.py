@@ -43,8 +43,9 @@ CLASS_DIMS = 10      # new conditional jobs: the noise entries the class code re
 CLASS_SCALE = 3.0    # their code's init std (the noise's is 1): see the measurements above
 # New conditional jobs' training, unless --recipe seed (spec.class_loss, spec.mode_seeking; the
 # job's options override them). The class loss alone made every class right on three seeds but cost
-# 1.15x the FD and diversity alarms; with mode seeking at 0.1 beside it the FD fell to 0.69-0.74x
-# the projection alone's, with more diversity and no alarm (docs/BENCHMARKS.md).
+# 1.15x the FD and diversity alarms; with mode seeking at 0.1 beside it the FD fell to 0.63-0.74x
+# the projection alone's at 5 epochs (0.44x on the full split), with more diversity and no alarm
+# (docs/BENCHMARKS.md).
 CLASS_LOSS = 1.0
 MODE_SEEKING = 0.1
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many

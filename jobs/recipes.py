@@ -2,8 +2,8 @@
 
 A recipe never changes a network's layers or trainable parameter counts; it picks the loss, the
 discriminator's normalisation, an EMA of the generator, DiffAugment, an R1 penalty, a mode-seeking
-loss and the optimizers' settings. `TrainSpec.recipe` names one; the spec's own switches override its fields
-(`resolve`). No TensorFlow here: the CLI validates combinations with this module.
+loss and the optimizers' settings. `TrainSpec.recipe` names one; the spec's own switches override
+its fields (`resolve`). No TensorFlow here: the CLI validates combinations with this module.
 
 `seed` is each architecture's seed recipe exactly (BCE with the arch's label conventions, label
 noise and smoothing, the arch's learning rates and betas). `modern` is a literature-backed guess
@@ -79,7 +79,8 @@ DEFAULT = "ema-augment-batch32"  # what a new submission gets without --recipe (
 # What a stored spec that names no recipe ran: every job queued before recipes existed. Not DEFAULT,
 # so that changing the default never changes how an old job is extended, forked or described.
 UNNAMED = SEED
-SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "mode_seeking", "lr_g", "lr_d", "beta_1", "beta_2")
+SWITCHES = ("loss", "spectral_norm", "ema", "augment", "r1", "mode_seeking",
+            "lr_g", "lr_d", "beta_1", "beta_2")
 
 
 def names() -> list[str]:
