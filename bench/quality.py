@@ -518,6 +518,11 @@ def save_runs(out: Path, config: dict, runs: list[Run]) -> None:
             names[epoch] = name
         rows.append({**{k: v for k, v in asdict(r).items() if k != "grids"}, "grids": names})
     write_atomic(out / "quality.json", json.dumps({"config": config, "runs": rows}, indent=1).encode())
+    # a relabelled run's pictures are written under its new name: drop what no run names any more
+    kept = {name for row in rows for name in row["grids"].values()}
+    for png in (out / "grids").glob("*.png"):
+        if f"grids/{png.name}" not in kept:
+            png.unlink()
 
 
 def write(args, runs: list[Run], default: str, wanted: list[str], started: str, load: float) -> str:
