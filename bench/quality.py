@@ -47,7 +47,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
 # Not recipe switches, but job options a run may vary besides them.
-JOB_OPTIONS = ("batch_size", "class_loss", "label_noise", "label_smoothing")
+JOB_OPTIONS = ("batch_size", "class_loss", "clusters", "label_noise", "label_smoothing")
 
 
 @dataclass
@@ -161,13 +161,13 @@ class Probe:
         if not self.active or step % self.every or step == steps:  # the epoch's own evaluation follows
             return
         from ganctl.jobs import data
-        from ganctl.jobs.conditional import caller
+        from ganctl.jobs.conditional import caller, has_codes
         from ganctl.jobs.noise import eval_seed, fixed_noise
         from ganctl.jobs.quality import scoring
 
-        grid = data.unscale(self.gan.generate(fixed_noise(self.spec)), self.spec.info.output) \
-            if not self.spec.conditional else None
-        fd = scoring.score_generator(self.spec, caller(self.gan.sampler, self.spec.conditional),
+        codes = has_codes(self.spec)
+        grid = data.unscale(self.gan.generate(fixed_noise(self.spec)), self.spec.info.output) if not codes else None
+        fd = scoring.score_generator(self.spec, caller(self.gan.sampler, codes),
                                      self.classifier, self.reference, grid, eval_seed(self.spec))["fd"]
         self.pending.append({"epoch": epoch, "step": step, "steps": steps,
                              "since_first": now - self.first - self.spent, "fd": fd})

@@ -74,6 +74,10 @@ Conditional = Annotated[bool, typer.Option(
 ClassLoss = Annotated[Optional[float], typer.Option(
     "--class-loss", help="Conditional jobs: weight of the discriminator's auxiliary class loss (AC-GAN; "
                          "0: projection only; default: ganctl's, see `ganctl status`).", metavar="WEIGHT")]
+Clusters = Annotated[Optional[int], typer.Option(
+    "--clusters", help="Self-conditioning for unconditional jobs: train on K clusters of the images' pixels "
+                       "as pseudo-classes, drawn uniformly, so that no kind of image is drawn too rarely "
+                       "(more parameters than the seed's networks; see the README).", metavar="K")]
 Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval

@@ -44,6 +44,7 @@ def submit(
     beta2: o.Beta2 = None,
     conditional: o.Conditional = False,
     class_loss: o.ClassLoss = None,
+    clusters: o.Clusters = None,
     tag: o.Tags = None,
     wait: o.Wait = False,
     json: o.Json = False,
@@ -56,7 +57,7 @@ def submit(
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
                       mode_seeking=mode_seeking, beta_1=beta1, beta_2=beta2, conditional=conditional or None,
-                      class_loss=class_loss)
+                      class_loss=class_loss, clusters=clusters)
     store = service.open_store()
     from ganctl.jobs import experiments
 

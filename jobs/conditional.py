@@ -30,6 +30,9 @@ layers only (jobs/gan.py calls `generator` and `discriminator` here):
   came out alike; new conditional jobs get both (CLASS_LOSS, MODE_SEEKING below), and a
   mode-seeking pair shares its class.
 
+A self-conditioned unconditional job (`--clusters K`, jobs/clusters.py) takes this same path with
+its images' K pixel clusters as the classes: `count`, `has_codes` and `labels_for` say which.
+
 Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
 folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
 CLI uses the spec-side helpers (names, `pick`) and must not pay for them.
@@ -78,31 +81,64 @@ def names_of(spec) -> tuple[str, ...]:
     return tuple(c if isinstance(c, str) else CLASS_NAMES[c] for c in classes_of(spec))
 
 
+def clusters_of(spec) -> int:
+    """K of a self-conditioned unconditional job (`--clusters K`, jobs/clusters.py); 0: none."""
+    return int(_get(spec, "clusters", 0) or 0)
+
+
 def count(spec) -> int:
-    """K, the number of classes the networks condition on (0 for an unconditional job)."""
-    return len(classes_of(spec)) if is_conditional(spec) else 0
+    """K, the number of codes the networks condition on: a conditional job's classes, a
+    self-conditioned job's clusters, 0 for a plain unconditional job."""
+    return len(classes_of(spec)) if is_conditional(spec) else clusters_of(spec)
+
+
+def has_codes(spec) -> bool:
+    """Whether the networks take a code beside the noise (a class or a cluster): G is then called
+    as (noise, labels), and a sample without --class draws the codes uniformly."""
+    return count(spec) > 0
 
 
 def describe(spec) -> str:
-    """`ganctl status`'s line: '3 classes: 0 trouser, 1 bag, 2 sneaker' (+ '  class loss 1')."""
-    names = names_of(spec)
+    """`ganctl status`'s line: '3 classes: 0 trouser, 1 bag, 2 sneaker' (+ '  class loss 1'), or
+    a self-conditioned job's "20 clusters of its training images' pixels, drawn uniformly"."""
     weight = float(_get(spec, "class_loss", 0.0) or 0.0)
-    return (f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
-            + (f"  class loss {weight:g}" if weight else ""))
+    loss = f"  class loss {weight:g}" if weight else ""
+    if not is_conditional(spec):
+        return f"{clusters_of(spec)} clusters of its training images' pixels, drawn uniformly{loss}"
+    names = names_of(spec)
+    return f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names)) + loss
 
 
 def refusal(spec) -> str | None:
     """Why a conditional spec cannot train (one line), or None."""
     if not is_conditional(spec):
-        if spec.class_loss:
-            return "--class-loss needs --conditional: an unconditional job has no classes to predict"
-        return None
+        return _clusters_refusal(spec)
+    if spec.clusters:
+        return ("--clusters is for unconditional jobs: a --conditional job already conditions on "
+                "its classes; drop one of the two")
     names = names_of(spec)
     if _is_folder(spec) and not names:
         return "--conditional: the folder has no class sub-folders to condition on"
     if len(names) < 2:
         return (f"--conditional needs at least two classes to condition on; this job has one "
                 f"({', '.join(names)}): list more with --classes, or drop --conditional")
+    if spec.class_dims >= spec.info.noise_dim:
+        return (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
+                f"{spec.info.noise_dim} entries")
+    return None
+
+
+def _clusters_refusal(spec) -> str | None:
+    k = spec.clusters
+    if not k:
+        if spec.class_loss:
+            return ("--class-loss needs --conditional or --clusters: an unconditional job has no "
+                    "classes to predict")
+        return None
+    if k < 2:
+        return f"--clusters needs at least 2 clusters, not {k} (0: off)"
+    if spec.limit is not None and k > spec.limit:
+        return f"--clusters {k} is more than the {spec.limit} training images (--limit)"
     if spec.class_dims >= spec.info.noise_dim:
         return (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
                 f"{spec.info.noise_dim} entries")
@@ -135,9 +171,14 @@ def pick(spec, text: str, job: str = "this job") -> int | str:
 # ----------------------------------------------------------------------------- labels and grids
 
 def labels_for(spec, subset):
-    """The training images' labels remapped to 0..K-1 (int32), from a Fashion-MNIST or folder Subset."""
+    """The training images' labels remapped to 0..K-1 (int32), from a Fashion-MNIST or folder Subset;
+    a self-conditioned job's: the images' balanced pixel clusters (jobs/clusters.py)."""
     import numpy as np
 
+    if not is_conditional(spec):
+        from ganctl.jobs.clusters import balanced_kmeans
+
+        return balanced_kmeans(subset.images, count(spec), spec.seed)
     classes = classes_of(spec)
     if _is_folder(spec):  # folder labels index subset.class_names (the sub-folders that had images)
         index = {name: i for i, name in enumerate(classes)}
@@ -161,12 +202,16 @@ def rows(z, k: int):
     return np.tile(z, (k, 1)), np.repeat(np.arange(k, dtype=np.int32), len(z))
 
 
-def grid_inputs(spec):
+def grid_inputs(spec, plain_noise):
     """The epoch grid of a conditional job: K rows (one per class) of cols = max(grid_size // K,
-    GRID_MIN_COLS) fixed noise vectors; returns (noise, labels, cols)."""
+    GRID_MIN_COLS) fixed noise vectors; returns (noise, labels, cols). A self-conditioned job's is
+    an unconditional job's grid (`plain_noise`, cols None: the usual layout) with the clusters
+    taken in turn."""
     import numpy as np
 
     k = count(spec)
+    if not is_conditional(spec):
+        return plain_noise, (np.arange(len(plain_noise)) % k).astype(np.int32), None
     cols = max(spec.grid_size // k, GRID_MIN_COLS)
     z = np.random.default_rng([spec.seed, 0x6A1D]).standard_normal((cols, spec.info.noise_dim)).astype(np.float32)
     return (*rows(z, k), cols)

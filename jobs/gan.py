@@ -4,9 +4,10 @@ generator pass), in the spirit of keras-io's dcgan_overriding_train_step.
 The step is assembled from (networks, recipe): the recipe (jobs/recipes.py, `spec.training`) picks
 the loss, spectral norm on D, DiffAugment before D, an R1 penalty and an EMA of the generator's
 weights, all inside the one compiled step. The `seed` recipe runs exactly the seed's BCE step.
-A conditional job (spec.conditional) wraps both networks in jobs/conditional.py's class embeddings;
-its step takes (images, labels) and draws the fakes' classes uniformly; the unconditional step is
-the same code path as before.
+A conditional job (spec.conditional), or a self-conditioned one (spec.clusters: its images' pixel
+clusters as the classes), wraps both networks in jobs/conditional.py's class embeddings; its step
+takes (images, labels) and draws the fakes' classes uniformly; the unconditional step is the same
+code path as before.
 """
 from __future__ import annotations
 

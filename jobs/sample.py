@@ -37,7 +37,7 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     keras.utils.set_random_seed(spec.seed)
     with device.precision_scope(precision):
         g = spec.info.build_generator(spec.info.noise_dim)
-        if spec.conditional:
+        if conditional.has_codes(spec):
             g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims)
         return g
 
@@ -54,13 +54,13 @@ def load_generator(spec: TrainSpec, export_dir: Path, fmt: str = "h5", expected_
             # and as its SavedModel computes: 2x faster on AMX, pixels within a grey level or two.
             model = untrained_generator(spec, spec.precision)
             model.load_weights(path)
-            _warm[cache_key] = tf_function(conditional.caller(model, spec.conditional))
+            _warm[cache_key] = tf_function(conditional.caller(model, conditional.has_codes(spec)))
         elif fmt == "savedmodel":
             import tensorflow as tf
 
             loaded = tf.saved_model.load(str(path))
             # Bind the loaded object itself: `serve` alone lets its variables be collected.
-            if spec.conditional:
+            if conditional.has_codes(spec):
                 _warm[cache_key] = lambda z, y, m=loaded: m.serve([z, y])
             else:
                 _warm[cache_key] = lambda z, m=loaded: m.serve(z)
@@ -80,7 +80,7 @@ def generate(spec: TrainSpec, generator, n: int, seed: int | None = None, batch:
              truncation: float | None = None, labels: np.ndarray | None = None) -> np.ndarray:
     """n uint8 images (n, h, w, c) from a generator callable; a conditional job's of classes
     `labels` (0..K-1), drawn uniformly from `seed` when None."""
-    if spec.conditional and labels is None:
+    if conditional.has_codes(spec) and labels is None:
         labels = conditional.uniform_labels(spec, n, seed)
     return from_noise(spec, generator, latent(spec, n, seed, truncation), batch, labels)
 
@@ -169,5 +169,5 @@ def checkpoint_generator(spec: TrainSpec, path: Path, expected_sha256: str | Non
             gan = GAN(spec, resolved)
         epoch = int(Path(path).stem.rsplit("-", 1)[1])
         Checkpoints(Path(path).parent).restore(gan.state_variables(), epoch)
-        _warm[cache_key] = tf_function(conditional.caller(gan.sampler, spec.conditional))
+        _warm[cache_key] = tf_function(conditional.caller(gan.sampler, conditional.has_codes(spec)))
     return _warm[cache_key]

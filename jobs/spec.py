@@ -96,13 +96,16 @@ class TrainSpec(BaseModel):
     # The weight of D's auxiliary class loss (jobs/conditional.py, AC-GAN); 0 (a stored spec without
     # it): none. New conditional submissions get CLASS_LOSS (and MODE_SEEKING), unless --recipe seed.
     class_loss: float = Field(0.0, ge=0.0, le=100.0)
+    # Self-conditioning (jobs/clusters.py): an unconditional job's networks condition on this many
+    # balanced clusters of its training images' pixels, drawn uniformly; 0: off.
+    clusters: int = Field(0, ge=0, le=1000)
 
     @model_serializer(mode="wrap")
     def _without_unused_newer_fields(self, handler):
         # 0 (None for mode_seeking: the recipe's) is what a spec without the field means: left out,
         # so stored specs (and workers that predate the field) see the jobs that do not use it as before.
         data = handler(self)
-        for name in ("class_dims", "class_loss"):
+        for name in ("class_dims", "class_loss", "clusters"):
             if not getattr(self, name):
                 data.pop(name, None)
         if self.mode_seeking is None:
@@ -140,7 +143,7 @@ class TrainSpec(BaseModel):
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
         spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
-        if spec.conditional:
+        if spec.conditional or spec.clusters:
             from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, MODE_SEEKING
 
             design = {"class_dims": CLASS_DIMS}

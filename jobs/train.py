@@ -108,10 +108,10 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     hooks.on_built(gan)
     noise, grid_labels, grid_cols = fixed_noise(spec), None, None
     labels = None
-    if spec.conditional:  # one grid row per class; the images' labels remapped to 0..K-1
-        from ganctl.jobs import conditional
+    from ganctl.jobs import conditional
 
-        noise, grid_labels, grid_cols = conditional.grid_inputs(spec)
+    if conditional.has_codes(spec):  # one grid row per class (cluster); the images' labels 0..K-1
+        noise, grid_labels, grid_cols = conditional.grid_inputs(spec, noise)
         labels = conditional.labels_for(spec, subset)
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)
@@ -140,10 +140,8 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
             if is_eval_epoch(spec, epoch):
                 if images is None:
                     images = data.unscale(gan.generate(noise, grid_labels), spec.info.output)
-                from ganctl.jobs.conditional import caller
-
-                scores = scoring.score_generator(spec, caller(gan.sampler, spec.conditional), classifier,
-                                                 reference, images, eval_seed(spec))
+                sampler = conditional.caller(gan.sampler, conditional.has_codes(spec))
+                scores = scoring.score_generator(spec, sampler, classifier, reference, images, eval_seed(spec))
             report = EpochReport(epoch, spec.epochs, d_mean, g_mean, seconds,
                                  len(subset.images) / seconds, grid_path, grid_png, scores)
             # Record first, checkpoint second: a crash in between re-runs the epoch, and the store upserts it.

@@ -45,10 +45,10 @@ def score_export(spec: TrainSpec, export_dir: Path, n: int, seed: int | None,
 
 def score_with(spec: TrainSpec, gen, n: int, seed: int | None) -> dict:
     """score_export's figures of a generator callable (a checkpoint's: `ganctl eval --epoch N`)."""
-    if spec.conditional:  # the epoch grids' inputs: one row per class
-        from ganctl.jobs import conditional
+    from ganctl.jobs import conditional
 
-        z, y, _ = conditional.grid_inputs(spec)
+    if conditional.has_codes(spec):  # the epoch grids' inputs: one row per class (cluster)
+        z, y, _ = conditional.grid_inputs(spec, fixed_noise(spec))
         grid = sample.from_noise(spec, gen, z, labels=y)
     else:
         grid = data.unscale(np.asarray(gen(fixed_noise(spec))), spec.info.output)

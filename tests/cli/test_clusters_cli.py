@@ -1,0 +1,56 @@
+"""Self-conditioned jobs (`submit --clusters K`) through the CLI with the worker's tasks run
+in-process (`task.apply`) on real Fashion-MNIST images and real training; and the refusals,
+which queue nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from cli_helpers import assert_one_line_error, job_rows
+
+
+def _ok(result) -> str:
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_a_self_conditioned_job_trains_samples_and_shows_its_clusters(cli, tasks, store, home):
+    job_id = _ok(cli("submit", "--arch", "dcgan", "--clusters", "5", "--limit", "300", "--batch-size", "32",
+                     "--epochs", "2", "--eval-every", "2", "--eval-n", "100", "--seed", "0"))
+    tasks.train_job.apply(args=[job_id])
+    assert store.get_job(job_id).status == "completed", store.get_job(job_id).error
+    status = _ok(cli("status", job_id[:8]))
+    assert "self-conditioned  5 clusters of its training images' pixels, drawn uniformly  class loss 1" in status
+    assert "per class" not in status  # an unconditional job: no classes were asked for
+    # The epoch grids: an unconditional job's 12 images (4 x 3, not a row per cluster), the clusters in turn.
+    grids = store.grids(job_id)
+    assert len(grids) == 2 and Image.open(grids[-1].path).size == (4 * 114 + 2, 3 * 114 + 2)
+
+    sample_id = _ok(cli("sample", job_id, "--n", "7", "--seed", "3", "--no-wait"))
+    tasks.sample_job.apply(args=[sample_id])
+    done = store.get_job(sample_id)
+    assert done.status == "completed", done.error
+    assert len(done.result["files"]) == 7
+    assert Image.open(done.result["files"][0]).size == (28, 28)
+    before = job_rows(home)
+    assert_one_line_error(cli("sample", job_id, "--class", "trouser"), "not class-conditional")
+    assert job_rows(home) == before
+
+
+def test_submit_clusters_refusals_queue_nothing(cli, home):
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "1"), "--clusters needs at least 2")
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "10", "--conditional"),
+                          "--clusters is for unconditional jobs")
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "50", "--limit", "20"),
+                          "--clusters 50 is more than the 20 training images")
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "-3"), "--clusters")
+    assert job_rows(home) == []
+    # Accepted: the conditional path's design and training on the clusters (docs/BENCHMARKS.md).
+    d = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--clusters", "10")), "--json")))
+    assert (d["spec"]["clusters"], d["spec"]["class_dims"], d["spec"]["class_loss"], d["spec"]["mode_seeking"]) \
+        == (10, 10, 1.0, 0.1)
+    assert d["spec"]["conditional"] is False
+
