@@ -110,7 +110,7 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     labels = None
     from ganctl.jobs import conditional
 
-    if conditional.has_codes(spec):  # one grid row per class (cluster); the images' labels 0..K-1
+    if conditional.has_codes(spec):  # the grid's codes (conditional.grid_inputs); the images' labels 0..K-1
         noise, grid_labels, grid_cols = conditional.grid_inputs(spec, noise)
         labels = conditional.labels_for(spec, subset)
     batch = spec.effective_batch_size

@@ -47,7 +47,7 @@ def score_with(spec: TrainSpec, gen, n: int, seed: int | None) -> dict:
     """score_export's figures of a generator callable (a checkpoint's: `ganctl eval --epoch N`)."""
     from ganctl.jobs import conditional
 
-    if conditional.has_codes(spec):  # the epoch grids' inputs: one row per class (cluster)
+    if conditional.has_codes(spec):  # the epoch grids' inputs (conditional.grid_inputs)
         z, y, _ = conditional.grid_inputs(spec, fixed_noise(spec))
         grid = sample.from_noise(spec, gen, z, labels=y)
     else:
