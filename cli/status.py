@@ -63,10 +63,10 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
         extras.append(f"seed {spec.get('seed', 0)}")
         rows.append(("arch", f"{spec.get('arch', '-')}  " + "  ".join(extras)))
         rows.append(("recipe", recipes.describe(spec)))
-        if spec.get("conditional") or spec.get("clusters"):
-            from ganctl.jobs import conditional
+        from ganctl.jobs import conditional
 
-            rows.append(("conditional" if spec.get("conditional") else "self-conditioned",
+        if conditional.has_codes(spec):
+            rows.append(("conditional" if conditional.is_conditional(spec) else "self-conditioned",
                          conditional.describe(spec)))
         rows.append(("dataset", dataset_text(spec, (job.result or {}).get("data"))))
         line = f"{summary.epochs_done}/{job.total_epochs or spec.get('epochs', '?')}"

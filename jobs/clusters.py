@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ITERATIONS = 15  # Lloyd steps; the assignment settles well before on Fashion-MNIST (60,000 images: ~10 s)
+ITERATIONS = 15  # Lloyd steps; the assignment settles well before on Fashion-MNIST (60,000 images: ~15 s)
 SIDE = 32        # larger images are block-averaged to about this side first (memory: n x side^2 x c)
 
 

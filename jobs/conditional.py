@@ -110,9 +110,15 @@ def describe(spec) -> str:
 
 
 def refusal(spec) -> str | None:
-    """Why a conditional spec cannot train (one line), or None."""
-    if not is_conditional(spec):
-        return _clusters_refusal(spec)
+    """Why a conditional or self-conditioned spec cannot train (one line), or None."""
+    why = (_classes_refusal if is_conditional(spec) else _clusters_refusal)(spec)
+    if why is None and has_codes(spec) and spec.class_dims >= spec.info.noise_dim:
+        why = (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
+               f"{spec.info.noise_dim} entries")
+    return why
+
+
+def _classes_refusal(spec) -> str | None:
     if spec.clusters:
         return ("--clusters is for unconditional jobs: a --conditional job already conditions on "
                 "its classes; drop one of the two")
@@ -122,9 +128,6 @@ def refusal(spec) -> str | None:
     if len(names) < 2:
         return (f"--conditional needs at least two classes to condition on; this job has one "
                 f"({', '.join(names)}): list more with --classes, or drop --conditional")
-    if spec.class_dims >= spec.info.noise_dim:
-        return (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
-                f"{spec.info.noise_dim} entries")
     return None
 
 
@@ -139,9 +142,6 @@ def _clusters_refusal(spec) -> str | None:
         return f"--clusters needs at least 2 clusters, not {k} (0: off)"
     if spec.limit is not None and k > spec.limit:
         return f"--clusters {k} is more than the {spec.limit} training images (--limit)"
-    if spec.class_dims >= spec.info.noise_dim:
-        return (f"class_dims {spec.class_dims} leaves no noise: {spec.arch}'s noise has "
-                f"{spec.info.noise_dim} entries")
     return None
 
 
