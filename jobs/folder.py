@@ -119,14 +119,22 @@ def _no_images(root: Path, classes: tuple[str, ...]) -> DataError:
     return DataError(f"dataset folder {root} has no images{within} ({KINDS} files, searched recursively)")
 
 
-def check(root: Path | str, classes: tuple[str, ...] = (), *, on_worker: bool = False) -> None:
-    """Submit-time test, cheap: the folder exists, the classes are sub-folders, one image is there."""
+def check(root: Path | str, classes: tuple[str, ...] = (), *, on_worker: bool = False,
+          at_least: int = 1, needed_by: str = "this job") -> None:
+    """Submit-time test, cheap: the folder exists, the classes are sub-folders, and `at_least`
+    image files are there (the walk stops once it has counted them)."""
     root, classes = Path(root), tuple(classes)
+    found = 0
     for top in _roots(root, classes, on_worker):
         for _, files in _walk(top):
-            if files:
+            found += len(files)
+            if found >= at_least:
                 return
-    raise _no_images(root, classes)
+    if not found:
+        raise _no_images(root, classes)
+    within = f" in classes {', '.join(classes)}" if classes else ""
+    raise DataError(f"dataset folder {root} has {found} images{within}: {needed_by} needs at least "
+                    f"{at_least}")
 
 
 def scan(root: Path | str, classes: tuple[str, ...] = (), limit: int | None = None, *,

@@ -197,7 +197,9 @@ class TrainSpec(BaseModel):
         if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
             from ganctl.jobs import folder
 
-            folder.check(self.folder, self.classes)
+            # --clusters K needs K images for its k-means: counted here, not found short at training.
+            folder.check(self.folder, self.classes, at_least=max(1, self.clusters),
+                         needed_by=f"--clusters {self.clusters}")
         return self
 
     # The dataset.

@@ -54,3 +54,18 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
         == (10, 10, 1.0, 0.1)
     assert d["spec"]["conditional"] is False
 
+
+def test_submit_clusters_counts_a_folders_images_before_queueing(cli, home, tmp_path):
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for i in range(4):
+        Image.new("L", (28, 28), 40 * i).save(pictures / f"p{i}.png")
+    (pictures / "notes.txt").write_text("not an image")
+    dataset = f"folder:{pictures}"
+    assert_one_line_error(cli("submit", "--arch", "dcgan", "--dataset", dataset, "--clusters", "5"),
+                          f"dataset folder {pictures} has 4 images: --clusters 5 needs at least 5")
+    assert job_rows(home) == []
+    d = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--dataset", dataset,
+                                              "--clusters", "4")), "--json")))
+    assert d["spec"]["clusters"] == 4
+
