@@ -115,8 +115,13 @@ def _no_images(root: Path, classes: tuple[str, ...]) -> DataError:
         empty = False
     if empty:
         return DataError(f"dataset folder {root} is empty")
-    within = f" in classes {', '.join(classes)}" if classes else ""
-    return DataError(f"dataset folder {root} has no images{within} ({KINDS} files, searched recursively)")
+    return DataError(f"dataset folder {root} has no images{_in_classes(classes)} ({KINDS} files, "
+                     f"searched recursively)")
+
+
+def _in_classes(classes: tuple[str, ...]) -> str:
+    """' in classes a, b' for a message about the selected sub-folders; '' for the whole folder."""
+    return f" in classes {', '.join(classes)}" if classes else ""
 
 
 def check(root: Path | str, classes: tuple[str, ...] = (), *, on_worker: bool = False,
@@ -132,9 +137,8 @@ def check(root: Path | str, classes: tuple[str, ...] = (), *, on_worker: bool = 
                 return
     if not found:
         raise _no_images(root, classes)
-    within = f" in classes {', '.join(classes)}" if classes else ""
-    raise DataError(f"dataset folder {root} has {found} images{within}: {needed_by} needs at least "
-                    f"{at_least}")
+    raise DataError(f"dataset folder {root} has {found} images{_in_classes(classes)}: {needed_by} needs "
+                    f"at least {at_least}")
 
 
 def scan(root: Path | str, classes: tuple[str, ...] = (), limit: int | None = None, *,
