@@ -47,7 +47,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEED_RECIPE = "seed"
 # Not recipe switches, but job options a run may vary besides them.
-JOB_OPTIONS = ("batch_size", "class_loss", "clusters", "label_noise", "label_smoothing")
+JOB_OPTIONS = ("batch_size", "class_loss", "clusters", "cluster_layers", "label_noise", "label_smoothing")
 
 
 @dataclass

@@ -29,6 +29,7 @@ OPTION_FOR_FIELD = {
     "recipe": "--recipe", "loss": "--loss", "spectral_norm": "--spectral-norm", "ema": "--ema",
     "augment": "--augment", "r1": "--r1", "mode_seeking": "--mode-seeking", "beta_1": "--beta1",
     "beta_2": "--beta2", "class_loss": "--class-loss", "clusters": "--clusters",
+    "cluster_layers": "--cluster-layers",
     "truncation": "--truncation", "interpolate": "--interpolate",
 }
 

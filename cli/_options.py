@@ -79,6 +79,11 @@ Clusters = Annotated[Optional[int], typer.Option(
                        "as pseudo-classes, drawn uniformly (dcgan, K 20: lower FD, less diversity; upsample, "
                        "K 20: no collapse on 3 seeds; adds parameters to the seed's networks; see the "
                        "README).", metavar="K")]
+ClusterLayers = Annotated[Optional[bool], typer.Option(
+    "--cluster-layers/--no-cluster-layers",
+    help="How --clusters K enters the networks: --no-cluster-layers (the default) keeps the seed's networks "
+         "(a fixed code per cluster in the noise; G is scored on how near its images are to their cluster's "
+         "pixel centre); --cluster-layers adds learned codes and a projection discriminator with a class head.")]
 Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval

@@ -45,6 +45,7 @@ def submit(
     conditional: o.Conditional = False,
     class_loss: o.ClassLoss = None,
     clusters: o.Clusters = None,
+    cluster_layers: o.ClusterLayers = None,
     tag: o.Tags = None,
     wait: o.Wait = False,
     json: o.Json = False,
@@ -57,7 +58,8 @@ def submit(
                       grid_every=grid_every, eval_every=eval_every, eval_n=eval_n,
                       recipe=recipe, loss=loss, spectral_norm=spectral_norm, ema=ema, augment=augment, r1=r1,
                       mode_seeking=mode_seeking, beta_1=beta1, beta_2=beta2, conditional=conditional or None,
-                      class_loss=class_loss, clusters=clusters)
+                      class_loss=class_loss, clusters=clusters,
+                      cluster_layers=cluster_layers)
     store = service.open_store()
     from ganctl.jobs import experiments
 

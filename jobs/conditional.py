@@ -31,7 +31,12 @@ layers only (jobs/gan.py calls `generator` and `discriminator` here):
   mode-seeking pair shares its class.
 
 A self-conditioned unconditional job (`--clusters K`, jobs/clusters.py) takes this same path with
-its images' K pixel clusters as the classes: `count`, `has_codes` and `labels_for` say which.
+its images' K pixel clusters as the classes: `count`, `has_codes` and `labels_for` say which. By
+default (`by_centres`) it adds no trained layer: its code is a constant (the same std-3 draw, not
+trained), D stays the seed's and unconditional, and G's class loss is a nearest-centre softmax over
+its images' pixels, the centres being the clusters' mean images (jobs/clusters.pixel_centres): the
+seed's networks keep their trainable parameter counts. Measured on upsample, dcgan and dcgan64
+(docs/BENCHMARKS.md). `--cluster-layers` trains the conditional design above on the clusters.
 
 Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
 folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
@@ -51,6 +56,8 @@ CLASS_SCALE = 3.0    # their code's init std (the noise's is 1): see the measure
 # (docs/BENCHMARKS.md).
 CLASS_LOSS = 1.0
 MODE_SEEKING = 0.1
+# New --clusters submissions without --cluster-layers/--no-cluster-layers (spec.cluster_layers).
+CLUSTER_LAYERS = False
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
 
 
@@ -92,6 +99,12 @@ def count(spec) -> int:
     return len(classes_of(spec)) if is_conditional(spec) else clusters_of(spec)
 
 
+def by_centres(spec) -> bool:
+    """Whether a self-conditioned job keeps the seed's networks: a fixed code per cluster, and the
+    clusters' pixel centres, not a layer of D, judge the fakes' clusters (`--no-cluster-layers`)."""
+    return not is_conditional(spec) and clusters_of(spec) > 0 and not _get(spec, "cluster_layers", True)
+
+
 def has_codes(spec) -> bool:
     """Whether the networks take a code beside the noise (a class or a cluster): G is then called
     as (noise, labels), and a sample without --class draws the codes uniformly."""
@@ -104,7 +117,9 @@ def describe(spec) -> str:
     weight = float(_get(spec, "class_loss", 0.0) or 0.0)
     loss = f"  class loss {weight:g}" if weight else ""
     if not is_conditional(spec):
-        return f"{clusters_of(spec)} clusters of its training images' pixels, drawn uniformly{loss}"
+        design = ("the seed's networks (fixed codes, pixel-centre class loss)" if by_centres(spec)
+                  else "added layers (learned codes, projection, class head)")
+        return f"{clusters_of(spec)} clusters of its training images' pixels, drawn uniformly; {design}{loss}"
     names = names_of(spec)
     return f"{len(names)} classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names)) + loss
 
@@ -219,18 +234,21 @@ def grid_inputs(spec, plain_noise):
 
 # ----------------------------------------------------------------------------- the networks
 
-def generator(seed_generator, k: int, noise_dim: int, class_dims: int):
+def generator(seed_generator, k: int, noise_dim: int, class_dims: int, learned: bool = True):
     """The seed generator behind a class code: inputs [noise (noise_dim,), class ()]. class_dims > 0:
     the code replaces the noise's last class_dims entries; 0: it is added to the whole noise (the
-    first conditional jobs' design, kept so that they extend, fork and sample as they trained)."""
+    first conditional jobs' design, kept so that they extend, fork and sample as they trained).
+    learned False: the codes keep their seeded draw (saved with the weights, never trained)."""
     import keras
 
     z = keras.Input((noise_dim,), name="noise")
     y = keras.Input((), dtype="int32", name="label")
     # Old design: N(0, 1) like the noise it is added to (std 3 there drowned the noise).
     std = CLASS_SCALE if class_dims else 1.0
-    e = keras.layers.Embedding(k, class_dims or noise_dim, name="class_embedding",
-                               embeddings_initializer=keras.initializers.RandomNormal(0.0, std))(y)
+    embedding = keras.layers.Embedding(k, class_dims or noise_dim, name="class_embedding",
+                                       embeddings_initializer=keras.initializers.RandomNormal(0.0, std))
+    embedding.trainable = learned
+    e = embedding(y)
     if class_dims:
         h = keras.layers.Concatenate(name="noise_and_class")([z[:, : noise_dim - class_dims], e])
     else:
@@ -263,6 +281,17 @@ def discriminator(seed_discriminator, k: int, class_head: bool = False):
         logits = keras.layers.Dense(k, dtype="float32", name="class_head")(h)
         return keras.Model([x, y], [score, logits], name=seed_discriminator.name)
     return keras.Model([x, y], score, name=seed_discriminator.name)
+
+
+def centre_logits(images, centres, temperature):
+    """A nearest-centre classifier's logits: -||x - c_j||^2 / temperature over the images' pixels
+    (float32), for `by_centres` jobs' class loss."""
+    import tensorflow as tf
+
+    x = tf.reshape(tf.cast(images, tf.float32), [tf.shape(images)[0], -1])
+    sq = (tf.reduce_sum(x * x, 1, keepdims=True) - 2.0 * tf.matmul(x, centres, transpose_b=True)
+          + tf.reduce_sum(centres * centres, 1)[None])
+    return -sq / temperature
 
 
 def class_loss(logits, labels):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # What a checkpoint's networks and data fix: a fork cannot change them.
 FIXED = ("arch", "dataset", "image_size", "channels", "resize", "classes", "split", "limit",
-         "conditional", "class_dims", "class_loss", "clusters")
+         "conditional", "class_dims", "class_loss", "clusters", "cluster_layers")
 CARRY_FROM = ("completed", "cancelled", "failed")
 
 

@@ -7,7 +7,8 @@ weights, all inside the one compiled step. The `seed` recipe runs exactly the se
 A conditional job (spec.conditional), or a self-conditioned one (spec.clusters: its images' pixel
 clusters as the classes), wraps both networks in jobs/conditional.py's class embeddings; its step
 takes (images, labels) and draws the fakes' classes uniformly; the unconditional step is the same
-code path as before.
+code path as before. A self-conditioned job without cluster layers (conditional.by_centres) wraps G
+in a fixed code only, keeps D the seed's, and scores G's clusters by the pixel centres.
 """
 from __future__ import annotations
 
@@ -118,13 +119,18 @@ class GAN:
         self.spec, self.info, self.precision = spec, info, precision
         self.recipe = recipe = spec.training
         self.classes = conditional.count(spec)  # K; 0: unconditional
+        self._by_centres = conditional.by_centres(spec)
         self.generator = self._build_generator()
         self.discriminator = info.build_discriminator(info.image_shape)
         if recipe.linear_output:
             linear_output(self.discriminator)
         if recipe.spectral_norm:
             self.discriminator = spectral_norm(self.discriminator)
-        if self.classes:  # after spectral norm: the projection's embedding is not normalised
+        if self._by_centres:  # D stays the seed's; set_centres gives the step its class judge
+            self._centres = tf.Variable(tf.zeros([self.classes, int(np.prod(info.image_shape))]),
+                                        trainable=False, name="cluster_centres")
+            self._temperature = tf.Variable(1.0, trainable=False, name="centre_temperature")
+        elif self.classes:  # after spectral norm: the projection's embedding is not normalised
             self.discriminator = conditional.discriminator(self.discriminator, self.classes,
                                                            class_head=spec.class_loss > 0)
         self._class_loss = float(spec.class_loss) if self.classes else 0.0
@@ -154,7 +160,19 @@ class GAN:
 
     def _build_generator(self):
         g = self.info.build_generator(self.info.noise_dim)
-        return conditional.generator(g, self.classes, self.info.noise_dim, self.spec.class_dims) if self.classes else g
+        if not self.classes:
+            return g
+        return conditional.generator(g, self.classes, self.info.noise_dim, self.spec.class_dims,
+                                     learned=not self._by_centres)
+
+    def set_centres(self, images: np.ndarray, labels: np.ndarray) -> None:
+        """A by-centres job's class judge: its training images' cluster centres and temperature
+        (jobs/clusters.pixel_centres), recomputed from the images whenever the job (re)starts."""
+        from ganctl.jobs.clusters import pixel_centres
+
+        centres, temperature = pixel_centres(images, labels, self.classes, *self._pixels, self.spec.seed)
+        self._centres.assign(centres)
+        self._temperature.assign(temperature)
 
     def _g_inputs(self, noise, labels):
         return noise if labels is None else [noise, labels]
@@ -225,19 +243,21 @@ class GAN:
         fake_y = None if labels is None else conditional.draw(batch, self.classes, seed + [0, 2**22])
         if mode_seeking > 0 and fake_y is not None:
             fake_y = _paired(fake_y)  # a pair then differs in its noise only
+        # What D sees of the classes: nothing when the pixel centres judge them (the seed's D).
+        d_real_y, d_fake_y = (None, None) if self._by_centres else (labels, fake_y)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._g_inputs(noise, fake_y), training=True)
             if self._joint_d:
                 # One pass over 2x the batch: bigger, fewer oneDNN calls (docs/BENCHMARKS.md). Each
                 # half keeps its own augmentation draw, as in two calls.
-                both = None if labels is None else tf.concat([labels, fake_y], 0)
+                both = None if d_real_y is None else tf.concat([d_real_y, d_fake_y], 0)
                 images = tf.concat([self._augment(real, aug_r), self._augment(fake, aug_f)], 0)
                 s, c = self._scores(images, both)
                 s_real, s_fake = tf.split(s, 2)
                 c_real, c_fake = tf.split(c, 2) if c is not None else (None, None)
             else:
-                s_real, c_real = self._scores(self._augment(real, aug_r), labels)
-                s_fake, c_fake = self._scores(self._augment(fake, aug_f), fake_y)
+                s_real, c_real = self._scores(self._augment(real, aug_r), d_real_y)
+                s_fake, c_fake = self._scores(self._augment(fake, aug_f), d_fake_y)
             if loss == "bce":
                 d_loss, g_loss = self._bce_losses(s_real, s_fake, batch, seed)
             elif loss == "hinge":  # s_* are logits: real high, fake low
@@ -247,12 +267,15 @@ class GAN:
                 eps = tf.random.stateless_uniform([batch, 1, 1, 1], seed + 2)
                 mixed = eps * real + (1.0 - eps) * tf.stop_gradient(fake)
                 # Conditional: the interpolates are scored as the real images' classes.
-                gp = tf.reduce_mean(tf.square(tf.sqrt(self._penalty(mixed, aug_r, labels) + 1e-12) - 1.0))
+                gp = tf.reduce_mean(tf.square(tf.sqrt(self._penalty(mixed, aug_r, d_real_y) + 1e-12) - 1.0))
                 d_loss = tf.reduce_mean(s_fake) - tf.reduce_mean(s_real) + recipes.WGAN_GP_WEIGHT * gp
                 g_loss = -tf.reduce_mean(s_fake)
             if r1 > 0:  # zero-centred, on the (augmented) reals D sees
-                d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r, labels))
-            if self._class_loss:  # AC-GAN: D learns the real images' classes, G is scored on its requested ones
+                d_loss += 0.5 * r1 * tf.reduce_mean(self._penalty(real, aug_r, d_real_y))
+            if self._class_loss and self._by_centres:  # G's images of cluster c nearer centre c
+                g_loss += self._class_loss * conditional.class_loss(
+                    conditional.centre_logits(fake, self._centres, self._temperature), fake_y)
+            elif self._class_loss:  # AC-GAN: D learns the real images' classes, G is scored on its requested ones
                 d_loss += self._class_loss * conditional.class_loss(c_real, labels)
                 g_loss += self._class_loss * conditional.class_loss(c_fake, fake_y)
             if mode_seeking > 0:

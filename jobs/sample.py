@@ -38,7 +38,8 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     with device.precision_scope(precision):
         g = spec.info.build_generator(spec.info.noise_dim)
         if conditional.has_codes(spec):
-            g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims)
+            g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims,
+                                      learned=not conditional.by_centres(spec))
         return g
 
 

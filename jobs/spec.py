@@ -99,6 +99,11 @@ class TrainSpec(BaseModel):
     # Self-conditioning (jobs/clusters.py): an unconditional job's networks condition on this many
     # balanced clusters of its training images' pixels, drawn uniformly; 0: off.
     clusters: int = Field(0, ge=0, le=1000)
+    # How those clusters enter the networks (jobs/conditional.py): True, the conditional design's
+    # learned codes and a projection discriminator with a class head (added layers; what a stored
+    # --clusters spec without the field trained); False, a fixed code in G's noise and the clusters'
+    # pixel centres as G's class loss, the seed's networks unchanged. New submissions: CLUSTER_LAYERS.
+    cluster_layers: bool = True
 
     @model_serializer(mode="wrap")
     def _without_unused_newer_fields(self, handler):
@@ -110,6 +115,8 @@ class TrainSpec(BaseModel):
                 data.pop(name, None)
         if self.mode_seeking is None:
             data.pop("mode_seeking", None)
+        if self.cluster_layers or not self.clusters:
+            data.pop("cluster_layers", None)
         return data
 
     @field_validator("recipe")
@@ -142,11 +149,14 @@ class TrainSpec(BaseModel):
 
             plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
+        if fields.get("cluster_layers") is not None and not fields.get("clusters"):
+            raise ValueError("--cluster-layers/--no-cluster-layers says how --clusters K enters the networks: "
+                             "add --clusters K, or drop it")
         spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
         if spec.conditional or spec.clusters:
-            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, MODE_SEEKING
+            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, CLUSTER_LAYERS, MODE_SEEKING
 
-            design = {"class_dims": CLASS_DIMS}
+            design = {"class_dims": CLASS_DIMS, "cluster_layers": CLUSTER_LAYERS if spec.clusters else True}
             if spec.recipe != recipes.SEED:  # the seed recipe trains the projection alone
                 design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
             spec = spec.model_copy(update={k: v for k, v in design.items() if fields.get(k) is None})

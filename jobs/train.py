@@ -113,6 +113,8 @@ def run(spec: TrainSpec, workdir: Path, hooks: Hooks | None = None, *,
     if conditional.has_codes(spec):  # the grid's codes (conditional.grid_inputs); the images' labels 0..K-1
         noise, grid_labels, grid_cols = conditional.grid_inputs(spec, noise)
         labels = conditional.labels_for(spec, subset)
+        if conditional.by_centres(spec):
+            gan.set_centres(subset.images, labels)
     batch = spec.effective_batch_size
     steps = math.ceil(len(subset.images) / batch)
     d_mean = g_mean = float("nan")

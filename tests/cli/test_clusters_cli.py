@@ -23,7 +23,8 @@ def test_a_self_conditioned_job_trains_samples_and_shows_its_clusters(cli, tasks
     tasks.train_job.apply(args=[job_id])
     assert store.get_job(job_id).status == "completed", store.get_job(job_id).error
     status = _ok(cli("status", job_id[:8]))
-    assert "self-conditioned  5 clusters of its training images' pixels, drawn uniformly  class loss 1" in status
+    assert ("self-conditioned  5 clusters of its training images' pixels, drawn uniformly; the seed's networks "
+            "(fixed codes, pixel-centre class loss)  class loss 1") in status
     assert "per class" not in status  # an unconditional job: no classes were asked for
     # The epoch grids: an unconditional job's 12 images (4 x 3, not a row per cluster), the clusters in turn.
     grids = store.grids(job_id)
@@ -47,12 +48,18 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "50", "--limit", "20"),
                           "--clusters 50 is more than the 20 training images")
     assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "-3"), "--clusters")
+    for flag in ("--cluster-layers", "--no-cluster-layers"):
+        assert_one_line_error(cli("submit", "--arch", "dcgan", flag),
+                              "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
     assert job_rows(home) == []
-    # Accepted: the conditional path's design and training on the clusters (docs/BENCHMARKS.md).
+    # Accepted: the conditional path's code and losses on the clusters (docs/BENCHMARKS.md), the
+    # seed's networks unless --cluster-layers.
     d = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--clusters", "10")), "--json")))
-    assert (d["spec"]["clusters"], d["spec"]["class_dims"], d["spec"]["class_loss"], d["spec"]["mode_seeking"]) \
-        == (10, 10, 1.0, 0.1)
+    assert (d["spec"]["clusters"], d["spec"]["class_dims"], d["spec"]["class_loss"], d["spec"]["mode_seeking"],
+            d["spec"]["cluster_layers"]) == (10, 10, 1.0, 0.1, False)
     assert d["spec"]["conditional"] is False
+    layered = _ok(cli("submit", "--arch", "dcgan", "--clusters", "10", "--cluster-layers"))
+    assert "added layers (learned codes, projection, class head)" in _ok(cli("status", layered))
 
 
 def test_submit_clusters_counts_a_folders_images_before_queueing(cli, home, tmp_path):

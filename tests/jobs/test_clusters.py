@@ -1,6 +1,6 @@
 """Self-conditioning (`--clusters K`, jobs/clusters.py) on real Fashion-MNIST images: the clusters a
-job trains on, what the networks gain, and training that resumes identically and exports a
-generator of (noise, cluster). The CLI side: tests/cli/test_clusters_cli.py."""
+job trains on, the networks with and without added layers, and training that resumes identically
+and exports a generator of (noise, cluster). The CLI side: tests/cli/test_clusters_cli.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,22 +26,58 @@ def test_clusters_are_equal_sized_repeatable_and_follow_the_classes():
     assert sorted(np.bincount(clusters.balanced_kmeans(rgb, 4, 0))) == [10] * 4
 
 
-def test_a_self_conditioned_job_adds_the_conditional_embeddings_only():
+def _trainable(model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_a_self_conditioned_job_keeps_the_seed_networks_unless_asked_for_layers():
     spec = TrainSpec.submitted(arch="dcgan", clusters=7)
     assert (spec.conditional, conditional.count(spec), spec.class_dims) == (False, 7, conditional.CLASS_DIMS)
     assert (spec.class_loss, spec.mode_seeking) == (conditional.CLASS_LOSS, conditional.MODE_SEEKING)
+    assert spec.cluster_layers is False
     info = archs.get("dcgan")
+    seed_g, seed_d = info.build_generator(info.noise_dim), info.build_discriminator(info.image_shape)
     gan, _ = train.build(spec, "fp32")
-    assert gan.generator.count_params() == info.build_generator(info.noise_dim).count_params() + 7 * 10
-    seed_d = info.build_discriminator(info.image_shape).count_params()
-    assert gan.discriminator.count_params() == seed_d + 7 * 1024 + (1024 * 7 + 7)  # projection + class head
-    assert conditional.describe(spec) == "7 clusters of its training images' pixels, drawn uniformly  class loss 1"
+    # The cluster's code is a constant (7 x 10 fixed entries), D is the seed's: nothing added is trained.
+    assert _trainable(gan.generator) == _trainable(seed_g)
+    assert gan.generator.count_params() == seed_g.count_params() + 7 * 10
+    assert gan.discriminator.count_params() == seed_d.count_params()
+    assert conditional.describe(spec) == ("7 clusters of its training images' pixels, drawn uniformly; the seed's "
+                                          "networks (fixed codes, pixel-centre class loss)  class loss 1")
+
+    layered = TrainSpec.submitted(arch="dcgan", clusters=7, cluster_layers=True)
+    gan, _ = train.build(layered, "fp32")
+    assert _trainable(gan.generator) == _trainable(seed_g) + 7 * 10  # learned codes
+    assert gan.discriminator.count_params() == seed_d.count_params() + 7 * 1024 + (1024 * 7 + 7)  # projection + head
+    assert conditional.describe(layered) == ("7 clusters of its training images' pixels, drawn uniformly; added "
+                                             "layers (learned codes, projection, class head)  class loss 1")
+    # A stored --clusters spec from before the choice existed trained the layers, and still does.
+    stored = layered.model_dump(mode="json")
+    assert "cluster_layers" not in stored and TrainSpec.model_validate(stored).cluster_layers is True
+    assert TrainSpec.model_validate(spec.model_dump(mode="json")).cluster_layers is False
 
 
 @pytest.mark.slow
-def test_resume_continues_identically_and_samples_draw_the_clusters(tmp_path):
+def test_the_fixed_codes_draw_their_clusters(tmp_path):
+    """The seed's networks with --clusters 3: only the pixel-centre loss ties a code to its cluster,
+    so after a short run most images of code c must lie nearest centre c (chance: a third)."""
+    spec = TrainSpec.submitted(arch="dcgan", clusters=3, limit=300, batch_size=32, epochs=3, precision="fp32")
+    train.run(spec, tmp_path)
+    subset = data.select("train", limit=300)
+    centres, _ = clusters.pixel_centres(subset.images, conditional.labels_for(spec, subset), 3, -1.0, 2.0, 0)
+    g = sample.load_generator(spec, tmp_path / "export", "h5")
+    z = np.random.default_rng(5).standard_normal((60, 100)).astype(np.float32)
+    y = np.arange(60, dtype=np.int32) % 3
+    x = np.asarray(g(z, y), np.float64).reshape(60, -1)
+    nearest = ((x ** 2).sum(1)[:, None] - 2 * x @ centres.T + (centres.astype(np.float64) ** 2).sum(1)[None]).argmin(1)
+    assert (nearest == y).mean() > 0.8, nearest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layers", [False, True], ids=["seed-networks", "cluster-layers"])
+def test_resume_continues_identically_and_samples_draw_the_clusters(tmp_path, layers):
     spec = TrainSpec.submitted(arch="dcgan", clusters=3, limit=128, batch_size=64, epochs=2,
-                               precision="fp32", eval_every=2, eval_n=50)
+                               precision="fp32", eval_every=2, eval_n=50, cluster_layers=layers)
     seen = []
     train.run(spec, tmp_path / "straight", train.Hooks(on_epoch=seen.append))
     q = seen[1].quality
