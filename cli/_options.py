@@ -76,14 +76,14 @@ ClassLoss = Annotated[Optional[float], typer.Option(
                          "0: projection only; default: ganctl's, see `ganctl status`).", metavar="WEIGHT")]
 Clusters = Annotated[Optional[int], typer.Option(
     "--clusters", help="Self-conditioning for unconditional jobs: train on K clusters of the images' pixels "
-                       "as pseudo-classes, drawn uniformly (dcgan, K 20: lower FD, less diversity; upsample, "
-                       "K 20: no collapse on 3 seeds; adds parameters to the seed's networks; see the "
-                       "README).", metavar="K")]
+                       "as pseudo-classes, drawn uniformly (K 20: lower FD on dcgan, dcgan64 and upsample, "
+                       "no upsample collapse on 3 seeds; less diversity; see the README).", metavar="K")]
 ClusterLayers = Annotated[Optional[bool], typer.Option(
     "--cluster-layers/--no-cluster-layers",
-    help="How --clusters K enters the networks: --no-cluster-layers (the default) keeps the seed's networks "
-         "(a fixed code per cluster in the noise; G is scored on how near its images are to their cluster's "
-         "pixel centre); --cluster-layers adds learned codes and a projection discriminator with a class head.")]
+    help="How --clusters K enters the networks: --cluster-layers (the default) adds learned codes and a "
+         "projection discriminator with a class head; --no-cluster-layers keeps the seed's networks (a fixed "
+         "code per cluster in the noise; G is scored on how near its images are to their cluster's pixel "
+         "centre): level on dcgan and upsample, worse on dcgan64.")]
 Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam beta_2 of both optimizers (default: the recipe's, else the arch's).")]
 
 # eval

@@ -7,6 +7,8 @@ uniformly, ties each share of the noise to a share of the data (Liu et al. 2020,
 Generation via Self-Conditioned GANs", cluster discriminator features; pixels here, so the
 clusters are fixed before training and need no labels). The clusters are balanced (equal sizes),
 so a uniform draw of codes, which the conditional path already makes, matches the data's shares.
+`pixel_centres` gives the clusters' mean images: without cluster layers (`--no-cluster-layers`)
+they, not a layer of D, judge which cluster a fake belongs to (jobs/conditional.py).
 
 numpy only; float64 throughout, so that a resumed job (another process, another worker) recomputes
 the same clusters from the same images and seed.

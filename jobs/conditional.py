@@ -31,12 +31,13 @@ layers only (jobs/gan.py calls `generator` and `discriminator` here):
   mode-seeking pair shares its class.
 
 A self-conditioned unconditional job (`--clusters K`, jobs/clusters.py) takes this same path with
-its images' K pixel clusters as the classes: `count`, `has_codes` and `labels_for` say which. By
-default (`by_centres`) it adds no trained layer: its code is a constant (the same std-3 draw, not
-trained), D stays the seed's and unconditional, and G's class loss is a nearest-centre softmax over
-its images' pixels, the centres being the clusters' mean images (jobs/clusters.pixel_centres): the
-seed's networks keep their trainable parameter counts. Measured on upsample, dcgan and dcgan64
-(docs/BENCHMARKS.md). `--cluster-layers` trains the conditional design above on the clusters.
+its images' K pixel clusters as the classes: `count`, `has_codes` and `labels_for` say which.
+`--no-cluster-layers` (`by_centres`) adds no trained layer instead: its code is a constant (the
+same std-3 draw, not trained), D stays the seed's and unconditional, and G's class loss is a
+nearest-centre softmax over its images' pixels, the centres being the clusters' mean images
+(jobs/clusters.pixel_centres): the seed's networks keep their trainable parameter counts. At K = 20
+it measured level with the layers on dcgan and upsample and worse on dcgan64 (docs/BENCHMARKS.md),
+so the layers stay what --clusters gets.
 
 Classes are the job's classes remapped to 0..K-1 in sorted order (Fashion-MNIST indices, or a
 folder's sub-folder names). Keras, TensorFlow and numpy are imported inside the functions: the
@@ -57,7 +58,7 @@ CLASS_SCALE = 3.0    # their code's init std (the noise's is 1): see the measure
 CLASS_LOSS = 1.0
 MODE_SEEKING = 0.1
 # New --clusters submissions without --cluster-layers/--no-cluster-layers (spec.cluster_layers).
-CLUSTER_LAYERS = False
+CLUSTER_LAYERS = True
 GRID_MIN_COLS = 4    # epoch grids: grid_size // K columns, at least this many
 
 

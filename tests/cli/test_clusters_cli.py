@@ -18,8 +18,9 @@ def _ok(result) -> str:
 
 @pytest.mark.slow
 def test_a_self_conditioned_job_trains_samples_and_shows_its_clusters(cli, tasks, store, home):
-    job_id = _ok(cli("submit", "--arch", "dcgan", "--clusters", "5", "--limit", "300", "--batch-size", "32",
-                     "--epochs", "2", "--eval-every", "2", "--eval-n", "100", "--seed", "0"))
+    # The seed's networks (the layered design trains in tests/jobs/test_clusters.py).
+    job_id = _ok(cli("submit", "--arch", "dcgan", "--clusters", "5", "--no-cluster-layers", "--limit", "300",
+                     "--batch-size", "32", "--epochs", "2", "--eval-every", "2", "--eval-n", "100", "--seed", "0"))
     tasks.train_job.apply(args=[job_id])
     assert store.get_job(job_id).status == "completed", store.get_job(job_id).error
     status = _ok(cli("status", job_id[:8]))
@@ -52,14 +53,15 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
         assert_one_line_error(cli("submit", "--arch", "dcgan", flag),
                               "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
     assert job_rows(home) == []
-    # Accepted: the conditional path's code and losses on the clusters (docs/BENCHMARKS.md), the
-    # seed's networks unless --cluster-layers.
+    # Accepted: the conditional path's design and losses on the clusters (docs/BENCHMARKS.md), the
+    # seed's networks with --no-cluster-layers.
     d = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan", "--clusters", "10")), "--json")))
-    assert (d["spec"]["clusters"], d["spec"]["class_dims"], d["spec"]["class_loss"], d["spec"]["mode_seeking"],
-            d["spec"]["cluster_layers"]) == (10, 10, 1.0, 0.1, False)
-    assert d["spec"]["conditional"] is False
-    layered = _ok(cli("submit", "--arch", "dcgan", "--clusters", "10", "--cluster-layers"))
-    assert "added layers (learned codes, projection, class head)" in _ok(cli("status", layered))
+    assert (d["spec"]["clusters"], d["spec"]["class_dims"], d["spec"]["class_loss"], d["spec"]["mode_seeking"]) \
+        == (10, 10, 1.0, 0.1)
+    assert d["spec"]["conditional"] is False and "cluster_layers" not in d["spec"]  # the layers, as stored jobs
+    plain = _ok(cli("submit", "--arch", "dcgan", "--clusters", "10", "--no-cluster-layers"))
+    assert json.loads(_ok(cli("status", plain, "--json")))["spec"]["cluster_layers"] is False
+    assert "the seed's networks (fixed codes, pixel-centre class loss)" in _ok(cli("status", plain))
 
 
 def test_submit_clusters_counts_a_folders_images_before_queueing(cli, home, tmp_path):

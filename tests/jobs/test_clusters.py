@@ -30,38 +30,38 @@ def _trainable(model) -> int:
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
-def test_a_self_conditioned_job_keeps_the_seed_networks_unless_asked_for_layers():
+def test_a_self_conditioned_job_adds_layers_unless_asked_to_keep_the_seed_networks():
     spec = TrainSpec.submitted(arch="dcgan", clusters=7)
     assert (spec.conditional, conditional.count(spec), spec.class_dims) == (False, 7, conditional.CLASS_DIMS)
     assert (spec.class_loss, spec.mode_seeking) == (conditional.CLASS_LOSS, conditional.MODE_SEEKING)
-    assert spec.cluster_layers is False
+    assert spec.cluster_layers is True
     info = archs.get("dcgan")
     seed_g, seed_d = info.build_generator(info.noise_dim), info.build_discriminator(info.image_shape)
     gan, _ = train.build(spec, "fp32")
+    assert _trainable(gan.generator) == _trainable(seed_g) + 7 * 10  # learned codes
+    assert gan.discriminator.count_params() == seed_d.count_params() + 7 * 1024 + (1024 * 7 + 7)  # projection + head
+    assert conditional.describe(spec) == ("7 clusters of its training images' pixels, drawn uniformly; added "
+                                          "layers (learned codes, projection, class head)  class loss 1")
+    # The layers are what a stored --clusters spec without the field trained: they stay left out.
+    assert "cluster_layers" not in spec.model_dump(mode="json")
+
+    plain = TrainSpec.submitted(arch="dcgan", clusters=7, cluster_layers=False)
+    gan, _ = train.build(plain, "fp32")
     # The cluster's code is a constant (7 x 10 fixed entries), D is the seed's: nothing added is trained.
     assert _trainable(gan.generator) == _trainable(seed_g)
     assert gan.generator.count_params() == seed_g.count_params() + 7 * 10
     assert gan.discriminator.count_params() == seed_d.count_params()
-    assert conditional.describe(spec) == ("7 clusters of its training images' pixels, drawn uniformly; the seed's "
-                                          "networks (fixed codes, pixel-centre class loss)  class loss 1")
-
-    layered = TrainSpec.submitted(arch="dcgan", clusters=7, cluster_layers=True)
-    gan, _ = train.build(layered, "fp32")
-    assert _trainable(gan.generator) == _trainable(seed_g) + 7 * 10  # learned codes
-    assert gan.discriminator.count_params() == seed_d.count_params() + 7 * 1024 + (1024 * 7 + 7)  # projection + head
-    assert conditional.describe(layered) == ("7 clusters of its training images' pixels, drawn uniformly; added "
-                                             "layers (learned codes, projection, class head)  class loss 1")
-    # A stored --clusters spec from before the choice existed trained the layers, and still does.
-    stored = layered.model_dump(mode="json")
-    assert "cluster_layers" not in stored and TrainSpec.model_validate(stored).cluster_layers is True
-    assert TrainSpec.model_validate(spec.model_dump(mode="json")).cluster_layers is False
+    assert conditional.describe(plain) == ("7 clusters of its training images' pixels, drawn uniformly; the seed's "
+                                           "networks (fixed codes, pixel-centre class loss)  class loss 1")
+    assert TrainSpec.model_validate(plain.model_dump(mode="json")).cluster_layers is False
 
 
 @pytest.mark.slow
 def test_the_fixed_codes_draw_their_clusters(tmp_path):
     """The seed's networks with --clusters 3: only the pixel-centre loss ties a code to its cluster,
     so after a short run most images of code c must lie nearest centre c (chance: a third)."""
-    spec = TrainSpec.submitted(arch="dcgan", clusters=3, limit=300, batch_size=32, epochs=3, precision="fp32")
+    spec = TrainSpec.submitted(arch="dcgan", clusters=3, limit=300, batch_size=32, epochs=3, precision="fp32",
+                               cluster_layers=False)
     train.run(spec, tmp_path)
     subset = data.select("train", limit=300)
     centres, _ = clusters.pixel_centres(subset.images, conditional.labels_for(spec, subset), 3, -1.0, 2.0, 0)
