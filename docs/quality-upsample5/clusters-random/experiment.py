@@ -3,7 +3,8 @@ parameters, but each image's "cluster" drawn at random (balanced: 250 images eac
 well, the gain came from the larger discriminator and its class head, not from the clusters.
 
     python docs/quality-upsample5/clusters-random/experiment.py --archs upsample --seeds 1 --epochs 5 \
-        --limit 5000 --n 2000 --recipes "ema-augment-batch32 clusters=20" --out docs/quality-upsample5/clusters-random
+        --limit 5000 --n 2000 --recipes "ema-augment-batch32 clusters=20 cluster_layers=true" \
+        --out docs/quality-upsample5/clusters-random
 """
 import sys
 
