@@ -160,6 +160,9 @@ class TrainSpec(BaseModel):
             if spec.recipe != recipes.SEED:  # the seed recipe trains the projection alone
                 design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
             spec = spec.model_copy(update={k: v for k, v in design.items() if fields.get(k) is None})
+            if not spec.cluster_layers and not spec.class_loss:
+                raise ValueError("--no-cluster-layers needs a class loss (--class-loss > 0; --recipe seed has "
+                                 "none): without it nothing ties a fixed code to its cluster")
         return spec
 
     @field_validator("dataset")

@@ -49,6 +49,9 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "50", "--limit", "20"),
                           "--clusters 50 is more than the 20 training images")
     assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "-3"), "--clusters")
+    for extra in (["--class-loss", "0"], ["--recipe", "seed"]):
+        assert_one_line_error(cli("submit", "--arch", "dcgan", "--clusters", "5", "--no-cluster-layers", *extra),
+                              "--no-cluster-layers needs a class loss")
     for flag in ("--cluster-layers", "--no-cluster-layers"):
         assert_one_line_error(cli("submit", "--arch", "dcgan", flag),
                               "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
