@@ -17,6 +17,16 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
+def cpu_kind(flags: set[str] | None = None) -> str:
+    """The widest instruction set oneDNN will dispatch to here. Training that rounds to bfloat16 is
+    bit-reproducible only between CPUs of one kind (their kernels sum in different orders)."""
+    flags = cpu_flags() if flags is None else flags
+    for kind in ("amx_bf16", "avx512_bf16", "avx512f", "avx2"):
+        if kind in flags:
+            return kind
+    return "other"
+
+
 def resolve_precision(requested: str, *, flags: set[str] | None = None,
                       gpu_compute_capability: tuple[int, int] | None = None) -> str:
     """`auto` -> bf16 on CPUs with AMX/AVX512-BF16 and on Ampere+ GPUs, fp16 on older GPUs, else fp32."""

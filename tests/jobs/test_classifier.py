@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ganctl.jobs import data
+from ganctl.jobs import data, device
 from ganctl.jobs.quality import classifier, metrics, scoring
 
 pytestmark = pytest.mark.slow
@@ -71,10 +71,14 @@ def test_without_shipped_weights_for_the_recipe_the_cache_path_is_used(clf, tmp_
     assert info["test_accuracy"] == pytest.approx(local.test_accuracy)
     # The shipped record is reproducible: this copy was trained by `_train` with RECIPE (here, from an
     # empty cache as on CI; else by an earlier run) and reaches the shipped accuracy (CPUs round
-    # differently under bf16, hence the tolerance). One training for both checks: it takes minutes.
+    # differently under bf16, hence the tolerance). One training for all checks: it takes minutes.
     assert classifier._accuracy(local, None) == pytest.approx(shipped["test_accuracy"], abs=0.01)
-    x = data.select("test", limit=64).images
-    np.testing.assert_allclose(local.features(x), clf.features(x), rtol=1e-5, atol=1e-5)
+    test = data.select("test")
+    agree = (local.predict_classes(test.images) == clf.predict_classes(test.images)).mean()
+    assert agree >= 0.95  # the same network; 0.982 retrained on an AMX CPU (2026-12-07)
+    if device.cpu_kind() == shipped["cpu_kind"]:  # the same kernels: the very same weights
+        x = test.images[:64]
+        np.testing.assert_allclose(local.features(x), clf.features(x), rtol=1e-5, atol=1e-5)
 
 
 def test_recipe_change_changes_the_cache_key(monkeypatch):

@@ -37,6 +37,11 @@ def test_auto_precision_follows_the_cpu_and_gpu():
     assert device.resolve_precision("auto", flags={"avx2", "fma"}) == "fp32"
     assert device.resolve_precision("auto", gpu_compute_capability=(9, 0)) == "bf16"
     assert device.resolve_precision("auto", gpu_compute_capability=(7, 5)) == "fp16"
+    # The kind names the kernels a CPU's bfloat16 training runs on (the widest ISA wins).
+    assert device.cpu_kind({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}) == "amx_bf16"
+    assert device.cpu_kind({"avx2", "avx512f", "avx512_bf16"}) == "avx512_bf16"
+    assert device.cpu_kind({"avx2", "fma"}) == "avx2"
+    assert device.cpu_kind(set()) == "other"
     assert device.resolve_precision("fp32", flags={"amx_bf16"}) == "fp32"
 
 
