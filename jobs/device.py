@@ -21,7 +21,7 @@ def cpu_kind(flags: set[str] | None = None) -> str:
     """The widest instruction set oneDNN will dispatch to here. Training that rounds to bfloat16 is
     bit-reproducible only between CPUs of one kind (their kernels sum in different orders)."""
     flags = cpu_flags() if flags is None else flags
-    for kind in ("amx_bf16", "avx512_bf16", "avx512f", "avx2"):
+    for kind in (*BF16_CPU_FLAGS, "avx512f", "avx2"):  # BF16_CPU_FLAGS lists the widest first
         if kind in flags:
             return kind
     return "other"
