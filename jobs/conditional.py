@@ -158,6 +158,9 @@ def _clusters_refusal(spec) -> str | None:
         return f"--clusters needs at least 2 clusters, not {k} (0: off)"
     if spec.limit is not None and k > spec.limit:
         return f"--clusters {k} is more than the {spec.limit} training images (--limit)"
+    if not spec.cluster_layers and not spec.class_loss:
+        return ("--no-cluster-layers needs a class loss (--class-loss > 0; --recipe seed has none): "
+                "without it nothing ties a fixed code to its cluster")
     return None
 
 

@@ -45,6 +45,24 @@ def _as_bool(value) -> bool:
         return False
 
 
+def _design_defaults(fields: dict) -> dict:
+    """What a new conditional or self-conditioned submission gets for the design fields it leaves
+    out (jobs/conditional.py), read from the raw fields so that the model's validation, and
+    conditional.refusal with it, judges the spec that will train."""
+    try:
+        clusters = int(fields.get("clusters") or 0)
+    except (TypeError, ValueError):
+        clusters = 0  # the model's validation names the field
+    if not (_as_bool(fields.get("conditional", False)) or clusters):
+        return {}
+    from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, CLUSTER_LAYERS, MODE_SEEKING
+
+    design = {"class_dims": CLASS_DIMS, "cluster_layers": CLUSTER_LAYERS if clusters else True}
+    if (fields.get("recipe") or recipes.DEFAULT) != recipes.SEED:  # the seed recipe trains the projection alone
+        design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
+    return design
+
+
 class TrainSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -152,17 +170,8 @@ class TrainSpec(BaseModel):
         if fields.get("cluster_layers") is not None and not fields.get("clusters"):
             raise ValueError("--cluster-layers/--no-cluster-layers says how --clusters K enters the networks: "
                              "add --clusters K, or drop it")
-        spec = cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
-        if spec.conditional or spec.clusters:
-            from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, CLUSTER_LAYERS, MODE_SEEKING
-
-            design = {"class_dims": CLASS_DIMS, "cluster_layers": CLUSTER_LAYERS if spec.clusters else True}
-            if spec.recipe != recipes.SEED:  # the seed recipe trains the projection alone
-                design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
-            spec = spec.model_copy(update={k: v for k, v in design.items() if fields.get(k) is None})
-            if not spec.cluster_layers and not spec.class_loss:
-                raise ValueError("--no-cluster-layers needs a class loss (--class-loss > 0; --recipe seed has "
-                                 "none): without it nothing ties a fixed code to its cluster")
+        fields = {**fields, **{k: v for k, v in _design_defaults(fields).items() if fields.get(k) is None}}
+        return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
         return spec
 
     @field_validator("dataset")
