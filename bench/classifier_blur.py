@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from bench.quality import machine
+from bench.common import cpu_name
 
 
 def gaussian_blur(images: np.ndarray, sigma: float) -> np.ndarray:
@@ -45,7 +45,7 @@ def main() -> None:
 
     images, labels = data.load_split("test")
     classifier = get_classifier()
-    print(f"Machine: {machine()}; classifier {classifier.version}, {len(images)} real test images")
+    print(f"Machine: {cpu_name()}; classifier {classifier.version}, {len(images)} real test images")
     print("| blur sigma | accuracy | classes vs uniform | " + " | ".join(CLASS_NAMES) + " |")
     print("|---" * (3 + len(CLASS_NAMES)) + "|")
     for sigma in sigmas:

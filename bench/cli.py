@@ -24,7 +24,7 @@ import time
 import tempfile
 from pathlib import Path
 
-from bench.common import ganctl_argv, scratch_env
+from bench.common import cpu_name, ganctl_argv, scratch_env
 
 
 def seed_store(home: Path) -> str:
@@ -57,17 +57,6 @@ def interleaved(runs: dict[str, list[str]], env: dict, reps: int) -> dict[str, t
     return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runs}
 
 
-def cpu_model() -> str:
-    try:
-        info = open("/proc/cpuinfo").read()
-    except OSError:
-        return "unknown CPU"
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    kinds = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model} ({', '.join(kinds) or 'no AVX2'}), {os.cpu_count()} CPUs"
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=10)
@@ -84,7 +73,7 @@ def main(argv=None) -> None:
             "list": [*ganctl_argv(), "list"],
         }, env, args.reps)
     load_after = os.getloadavg()
-    print(f"{cpu_model()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"{cpu_name()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     (floor, floor_cpu), (libs, libs_cpu) = got["interpreter"], got["libs"]
     print(f"python -c 'import ganctl' (reference): {floor:.3f} s  (CPU {floor_cpu:.3f} s)")
     print(f"python -c 'import typer, sqlalchemy.orm, pydantic_settings' (library floor): {libs:.3f} s  "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import socket
 import statistics
@@ -9,6 +10,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+# The flags that decide TensorFlow's CPU kernels (oneDNN's ISA), named in every benchmark's output.
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+             "avx512_fp16", "amx_bf16", "amx_tile", "amx_int8")
+
+
+def cpu_name() -> str:
+    """CPU model (from /proc/cpuinfo), cores and the ISA flags it has, e.g.
+    'AMD EPYC, 2 cores (avx2 fma avx512f ...)': each benchmark's figures name their machine."""
+    from ganctl.jobs.device import cpu_flags
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    flags = cpu_flags()
+    return f"{model}, {os.cpu_count()} cores ({' '.join(f for f in ISA_FLAGS if f in flags) or 'no AVX2'})"
 
 
 def ganctl_argv() -> list[str]:

@@ -48,7 +48,7 @@ def job_epochs(arch: str, images: int, epochs: int, workdir: Path, pipeline) -> 
 
 
 def main(argv=None) -> None:
-    from bench.quality import machine
+    from bench.common import cpu_name
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="dcgan")
@@ -65,7 +65,7 @@ def main(argv=None) -> None:
                 s = job_epochs(args.arch, args.images, args.epochs, Path(tmp) / f"{r}-{label[:5]}", pipeline)
                 runs[label].append(s)
                 print(f"round {r + 1} {label}: " + " ".join(f"{x:.1f}" for x in s), flush=True)
-    print(f"\n{machine()}")
+    print(f"\n{cpu_name()}")
     print(f"{args.arch}, `seed` recipe, {args.images} images, {args.epochs} epochs a job, {args.rounds} jobs each\n")
     print("| pipeline | every epoch's seconds (job by job) | mean s/epoch | epochs over 35 s |")
     print("|---|---|---|---|")

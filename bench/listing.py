@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ui import cpu_name, seed_store
+from bench.common import cpu_name
+from bench.ui import seed_store
 
 
 def main() -> None:

@@ -8,31 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The flags that decide TensorFlow's CPU kernels (oneDNN's ISA) and so the peak.
-ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-             "avx512_fp16", "amx_bf16", "amx_tile", "amx_int8")
 # (input H, W, C_in, C_out, kernel): upsample's 28x28x128 -> 128 5x5 (the issue's probe);
 # dcgan's generator 14x14x128 -> 64 5x5 (the transposed convolution's equivalent work).
 CONVS = {"upsample": (28, 28, 128, 128, 5), "dcgan": (14, 14, 128, 64, 5)}
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
-
-
-def cpu_name() -> str:
-    """CPU model (from /proc/cpuinfo) and the ISA flags it has, e.g. 'AMD EPYC (avx2 fma avx512f ...)'."""
-    from ganctl.jobs.device import cpu_flags
-
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
-    except OSError:
-        pass
-    flags = cpu_flags()
-    return f"{model}, {os.cpu_count()} cores ({' '.join(f for f in ISA_FLAGS if f in flags) or 'no AVX2'})"
 
 
 def peak_gflops(arch: str, precision: str, batch: int = 128, reps: int = 5) -> dict:
@@ -60,6 +42,8 @@ def main(argv=None) -> None:
     parser.add_argument("--arch", choices=sorted(CONVS), default="upsample")
     parser.add_argument("--precision", choices=sorted(DTYPES), default="fp32")
     args = parser.parse_args(argv)
+    from bench.common import cpu_name
+
     peak = peak_gflops(args.arch, args.precision)
     print(f"machine: {cpu_name()}")
     print(f"{args.precision}: matmul 4096^2 {peak['matmul']:.0f} GFLOP/s, "

@@ -34,7 +34,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -42,6 +41,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from bench.common import cpu_name
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -414,20 +415,6 @@ def grids_picture(runs: list[Run], labels: list[str], path: Path) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def machine() -> str:
-    model = flags = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                have = set(line.split(":", 1)[1].split())
-                flags = " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in have)
-    except OSError:
-        pass
-    return f"{model or platform.processor()} ({flags or 'flags unknown'}), {os.cpu_count()} cores"
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -527,7 +514,7 @@ def save_runs(out: Path, config: dict, runs: list[Run]) -> None:
 
 def write(args, runs: list[Run], default: str, wanted: list[str], started: str, load: float) -> str:
     names = ", ".join(wanted) if args.classes else "all classes"
-    out = [f"Machine: {machine()}; started {started}, load average {load:.1f} at the start, "
+    out = [f"Machine: {cpu_name()}; started {started}, load average {load:.1f} at the start, "
            f"{os.getloadavg()[0]:.1f} at the end.",
            f"Training: {args.limit or 'all'} training images ({names}), {args.epochs} epochs, "
            f"precision {runs[0].precision if runs else args.precision}; FD etc. on {args.n} samples "

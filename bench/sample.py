@@ -49,9 +49,8 @@ def end_to_end(reps: int) -> tuple[float, float, Path, str]:
 def in_process(workdir: Path, n: int) -> tuple[float, float]:
     import keras
 
-    from ganctl.jobs import sample
-    from ganctl.jobs.noise import latent
     from ganctl.jobs import artifacts, sample
+    from ganctl.jobs.noise import latent
     from ganctl.jobs.layout import JobFolder
     from ganctl.jobs.spec import TrainSpec
     from ganctl.jobs.store.repo import Store

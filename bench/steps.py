@@ -39,7 +39,7 @@ def main(argv=None) -> None:
     from ganctl.jobs.gan import joint_d_call
     from ganctl.jobs.spec import TrainSpec
 
-    from bench.peak import cpu_name
+    from bench.common import cpu_name
     from bench.reference import TRAINERS
 
     b = args.batch

@@ -83,7 +83,8 @@ def main(argv=None) -> None:
     from ganctl.jobs import archs
 
     from bench.flops import train_flops_per_image
-    from bench.peak import CONVS, cpu_name, peak_gflops
+    from bench.common import cpu_name
+    from bench.peak import CONVS, peak_gflops
 
     print(f"machine: {cpu_name()}")
     print(f"arch {args.arch}, {args.images} real images, batch {args.batch}, {args.epochs} timed epochs, "

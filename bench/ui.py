@@ -17,14 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import free_port, ganctl_argv, scratch_env
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+from bench.common import cpu_name, free_port, ganctl_argv, scratch_env
 
 
 def seed_store(home: Path, n_jobs: int):
