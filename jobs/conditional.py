@@ -158,7 +158,16 @@ def _clusters_refusal(spec) -> str | None:
         return f"--clusters needs at least 2 clusters, not {k} (0: off)"
     if spec.limit is not None and k > spec.limit:
         return f"--clusters {k} is more than the {spec.limit} training images (--limit)"
-    if not spec.cluster_layers and not spec.class_loss:
+    return None
+
+
+def submission_refusal(spec, given: set[str]) -> str | None:
+    """Why a new submission cannot train (one line), or None, by the rules that jobs stored before
+    them predate (those must still read back, train and sample); `given`: the fields it set."""
+    if "cluster_layers" in given and not spec.clusters:
+        return ("--cluster-layers/--no-cluster-layers says how --clusters K enters the networks: "
+                "add --clusters K, or drop it")
+    if spec.clusters and not spec.cluster_layers and not spec.class_loss:
         return ("--no-cluster-layers needs a class loss (--class-loss > 0; --recipe seed has none): "
                 "without it nothing ties a fixed code to its cluster")
     return None

@@ -5,7 +5,7 @@ sub-folders are the class names (see jobs/folder.py), resized to `image_size` wi
 
 `TrainSpec.submitted(**fields)` is a new submission (what `ganctl submit` builds): besides the
 fields it checks the image folder on this host (exists, holds an image, the classes are
-sub-folders). `TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a
+sub-folders) and the rules stored jobs predate (conditional.submission_refusal). `TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a
 stored job reads back on a worker or for sampling even where its folder is absent; the worker
 checks its own copy of the folder when it loads the images (data.load_for -> folder.load).
 """
@@ -25,7 +25,9 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 FASHION_MNIST = "fashion-mnist"
 FOLDER_PREFIX = "folder:"
 FASHION_SHAPE = (28, 28, 1)
-CHECK_FOLDER = "check_folder"
+# model_validate's context key of a new submission (TrainSpec.submitted): the checks that need this
+# host's folder, and the refusals that jobs stored before them must not meet when they read back.
+SUBMISSION = "submission"
 
 
 def quality_refused(dataset: str, tense: str = "trains") -> str | None:
@@ -57,7 +59,7 @@ def _design_defaults(fields: dict) -> dict:
         return {}
     from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, CLUSTER_LAYERS, MODE_SEEKING
 
-    design = {"class_dims": CLASS_DIMS, "cluster_layers": CLUSTER_LAYERS if clusters else True}
+    design = {"class_dims": CLASS_DIMS} | ({"cluster_layers": CLUSTER_LAYERS} if clusters else {})
     if (fields.get("recipe") or recipes.DEFAULT) != recipes.SEED:  # the seed recipe trains the projection alone
         design |= {"class_loss": CLASS_LOSS, "mode_seeking": MODE_SEEKING}
     return design
@@ -165,14 +167,13 @@ class TrainSpec(BaseModel):
                 and _as_bool(fields.get("conditional", False)):
             from ganctl.jobs import folder
 
-            plain = cls.model_validate({**fields, "conditional": False}, context={CHECK_FOLDER: True})
+            # Only the folder is wanted here: without the conditional fields, which an unconditional
+            # spec would refuse.
+            plain = {k: v for k, v in fields.items() if k not in ("class_loss", "mode_seeking")}
+            plain = cls.model_validate({**plain, "conditional": False}, context={SUBMISSION: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
-        if fields.get("cluster_layers") is not None and not fields.get("clusters"):
-            raise ValueError("--cluster-layers/--no-cluster-layers says how --clusters K enters the networks: "
-                             "add --clusters K, or drop it")
         fields = {**fields, **{k: v for k, v in _design_defaults(fields).items() if fields.get(k) is None}}
-        return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={CHECK_FOLDER: True})
-        return spec
+        return cls.model_validate({"recipe": recipes.DEFAULT, **fields}, context={SUBMISSION: True})
 
     @field_validator("dataset")
     @classmethod
@@ -216,7 +217,10 @@ class TrainSpec(BaseModel):
 
         if why := conditional.refusal(self):
             raise ValueError(why)
-        if self.folder is not None and (info.context or {}).get(CHECK_FOLDER):
+        submission = bool((info.context or {}).get(SUBMISSION))
+        if submission and (why := conditional.submission_refusal(self, self.model_fields_set)):
+            raise ValueError(why)
+        if self.folder is not None and submission:
             from ganctl.jobs import folder
 
             # --clusters K needs K images for its k-means: counted here, not found short at training.

@@ -55,6 +55,9 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     for flag in ("--cluster-layers", "--no-cluster-layers"):
         assert_one_line_error(cli("submit", "--arch", "dcgan", flag),
                               "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
+    # A sweep's values arrive as text: its clusters=0 job is refused like `submit` without --clusters.
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--set", "clusters=0,10", "--set", "cluster_layers=false"),
+                          "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
     assert job_rows(home) == []
     # Accepted: the conditional path's design and losses on the clusters (docs/BENCHMARKS.md), the
     # seed's networks with --no-cluster-layers.
@@ -65,6 +68,21 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     plain = _ok(cli("submit", "--arch", "dcgan", "--clusters", "10", "--no-cluster-layers"))
     assert json.loads(_ok(cli("status", plain, "--json")))["spec"]["cluster_layers"] is False
     assert "the seed's networks (fixed codes, pixel-centre class loss)" in _ok(cli("status", plain))
+
+
+def test_a_job_stored_before_a_submission_rule_still_reads_back(cli, store, home):
+    """A --clusters job queued while `--recipe seed` without layers was accepted (no class loss) is
+    refused as a new submission, but its stored spec still reads back where workers, samplers and
+    forks read it (TrainSpec.model_validate), and `status` shows it."""
+    from ganctl.jobs.spec import TrainSpec
+
+    fields = {"arch": "dcgan", "clusters": 5, "class_dims": 10, "cluster_layers": False, "recipe": "seed",
+              "epochs": 1}
+    with pytest.raises(ValueError, match="--no-cluster-layers needs a class loss"):
+        TrainSpec.submitted(**fields)
+    job = store.create_job("train", TrainSpec.model_validate(fields).model_dump(mode="json"), total_epochs=1)
+    assert "the seed's networks (fixed codes, pixel-centre class loss)" in _ok(cli("status", job.id))
+    assert TrainSpec.model_validate(job.spec | {"epochs": 3}).epochs == 3  # as a fork or extend reads it
 
 
 def test_submit_clusters_counts_a_folders_images_before_queueing(cli, home, tmp_path):

@@ -121,6 +121,12 @@ def test_submit_conditional_refusals(cli, home, tmp_path):
                               "--conditional"), "--conditional needs at least two classes")
     assert_one_line_error(cli("submit", "--arch", "dcgan", "--class-loss", "1"), "--class-loss needs --conditional")
     assert job_rows(home) == []
+    # A folder's classes are its sub-folders, found before the conditional fields are judged.
+    (tmp_path / "pics" / "dogs").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "pics" / "dogs" / "b.png")
+    d = json.loads(_ok(cli("status", _ok(cli("submit", "--arch", "dcgan64", "--dataset", f"folder:{tmp_path / 'pics'}",
+                                              "--conditional", "--class-loss", "2")), "--json")))
+    assert (d["spec"]["classes"], d["spec"]["class_loss"]) == (["cats", "dogs"], 2.0)
     # Fashion-MNIST, all ten classes: accepted; status names them.
     job_id = _ok(cli("submit", "--arch", "dcgan", "--conditional", "--epochs", "1"))
     d = json.loads(_ok(cli("status", job_id, "--json")))
