@@ -37,8 +37,8 @@ Resize = Annotated[Optional[str], typer.Option(
 Split = Annotated[str, typer.Option("--split", help="Dataset split: train, test or all.")]
 DataLimit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N images.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (weights, noise, shuffling).")]
-LrG = Annotated[Optional[float], typer.Option("--lr-g", help="Generator learning rate (default: the architecture's).")]
-LrD = Annotated[Optional[float], typer.Option("--lr-d", help="Discriminator learning rate (default: the architecture's).")]
+LrG = Annotated[Optional[float], typer.Option("--lr-g", help="Generator learning rate (default: the recipe's, else the arch's).")]
+LrD = Annotated[Optional[float], typer.Option("--lr-d", help="Discriminator learning rate (default: the recipe's, else the arch's).")]
 LabelSmoothing = Annotated[float, typer.Option("--label-smoothing", help="One-sided label smoothing, 0 <= x < 0.5.")]
 LabelNoise = Annotated[Optional[float], typer.Option(
     "--label-noise", help="Uniform noise added to labels (default: the architecture's).")]

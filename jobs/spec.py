@@ -204,9 +204,14 @@ class TrainSpec(BaseModel):
     @model_validator(mode="after")
     def _dataset_fits_arch(self, info: ValidationInfo):
         assert self.split in SPLITS
+        submission = bool((info.context or {}).get(SUBMISSION))
         if self.folder is None and self.channels not in (None, FASHION_SHAPE[2]):
             raise ValueError(f"Fashion-MNIST images are grey: --channels is for "
                              f"--dataset {FOLDER_PREFIX}PATH")
+        if submission and self.folder is None and "resize" in self.model_fields_set:
+            raise ValueError(f"--resize is for --dataset {FOLDER_PREFIX}PATH: Fashion-MNIST's images are square")
+        if submission and self.folder is not None and self.split != "train":
+            raise ValueError(f"--split picks Fashion-MNIST's files: a {FOLDER_PREFIX} dataset trains on all its images")
         archs.get(self.arch).check_shape(self.image_shape)
         if self.eval_every > 0 and (why := quality_refused(self.dataset)):
             raise ValueError(f"--eval-every: {why}")
@@ -217,7 +222,6 @@ class TrainSpec(BaseModel):
 
         if why := conditional.refusal(self):
             raise ValueError(why)
-        submission = bool((info.context or {}).get(SUBMISSION))
         if submission and (why := conditional.submission_refusal(self, self.model_fields_set)):
             raise ValueError(why)
         if self.folder is not None and submission:

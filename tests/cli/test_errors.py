@@ -25,6 +25,7 @@ from cli_helpers import assert_one_line_error, broker_messages, job_rows, subpro
         (["--label-smoothing", "0.7"], "--label-smoothing"),
         (["--precision", "fp8"], "--precision"),
         (["--split", "validation"], "--split"),
+        (["--resize", "pad"], "--resize is for --dataset folder:PATH"),
         (["--epochs", "abc"], "--epochs"),  # a Click type error, also one line
         (["--no-such-flag"], "--no-such-flag"),
     ],

@@ -141,6 +141,7 @@ def test_the_second_load_is_a_cache_hit(pictures, home):
     ("pictures", {"classes": "socks"}, "unknown class 'socks' in .*sub-folders: bag, sneaker, trouser"),
     ("pictures", {"arch": "dcgan"}, "arch dcgan makes 28x28 images only, not 64x64; use --arch dcgan64"),
     ("pictures", {"arch": "dcgan64", "image_size": 128}, "arch dcgan64 makes 64x64 images only"),
+    ("pictures", {"split": "test"}, "--split picks Fashion-MNIST's files: a folder: dataset trains on all its images"),
 ])
 def test_bad_inputs_are_clear_errors_at_submit(pictures, tmp_path, make, fields, message):
     path = tmp_path / "missing"
@@ -162,6 +163,10 @@ def test_fashion_mnist_takes_the_archs_sizes_and_refuses_colour():
         TrainSpec(arch="dcgan", channels=3)
     with pytest.raises(pydantic.ValidationError, match="unknown dataset"):
         TrainSpec(dataset="mnist")
+    # --resize is a folder's option: refused for a new Fashion-MNIST job, but a stored one reads back.
+    with pytest.raises(pydantic.ValidationError, match="--resize is for --dataset folder:PATH"):
+        TrainSpec.submitted(arch="dcgan", resize="pad")
+    assert TrainSpec.model_validate({"arch": "dcgan", "resize": "pad"}).resize == "pad"
 
 
 def test_a_stored_spec_reads_back_anywhere_but_the_worker_needs_the_folder(tmp_path):
