@@ -85,7 +85,7 @@ def status(sweep_id: SweepId, json: o.Json = False) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 160)
     n = len(r["jobs"])
-    console.print(f"sweep {r['id']}  {r['state']}  {n} jobs  keep {r['keep']:.3g} at each rung")
+    console.print(f"sweep {r['id']}  {r['state']}  {n} job{'s' * (n != 1)}  keep {r['keep']:.3g} at each rung")
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("rank", "job", "configuration", "epochs", "best FD", "state"):
         table.add_column(col, no_wrap=col != "state", justify="right" if col in ("rank", "epochs", "best FD") else "left")
@@ -109,4 +109,4 @@ def cancel(sweep_id: SweepId, json: o.Json = False) -> None:
         return
     asked = sum(j.status == "running" and j.cancel_requested for j in jobs)
     gone = sum(j.status == "cancelled" for j in jobs)
-    typer.echo(f"sweep {s.short_id}: {gone} jobs cancelled, {asked} stopping at their next batch")
+    typer.echo(f"sweep {s.short_id}: {gone} job{'s' * (gone != 1)} cancelled, {asked} stopping at their next batch")

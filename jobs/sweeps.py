@@ -99,6 +99,9 @@ def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, 
     specs = [_spec(base, config) for config in configs]
     if specs[0].eval_every < 1:
         raise ServiceError("a sweep needs --eval-every N: successive halving decides on the FD of evaluated epochs")
+    if specs[0].eval_every >= specs[0].epochs:
+        raise ServiceError(f"--eval-every {specs[0].eval_every} leaves no evaluated epoch before the last of "
+                           f"--epochs {specs[0].epochs}, so no run could be stopped: give --eval-every below --epochs")
     sweep, jobs = store.create_sweep(
         {"base": {k: v for k, v in base.items() if v is not None}, "sets": sets, "random": n_random,
          "seed": seed, "configs": configs},

@@ -32,3 +32,13 @@ def test_unfinished_or_checkpointless_jobs_are_refused_in_one_line(cli, home):
     assert_one_line_error(cli("extend", queued[:8], "--epochs", "2"), "has no checkpoint to start from")
     assert job_rows(home) == [(queued, "train", "cancelled")] and broker_messages(home) == messages
     assert len(rows) == 1
+
+
+def test_sweep_refusals_queue_nothing(cli, home):
+    base = ("sweep", "--arch", "dcgan", "--epochs", "4", "--set", "lr_g=1e-4,2e-4")
+    assert_one_line_error(cli(*base), "a sweep needs --eval-every N")
+    assert_one_line_error(cli(*base, "--eval-every", "4"), "--eval-every 4 leaves no evaluated epoch before the last")
+    assert_one_line_error(cli(*base, "--eval-every", "2", "--set", "lr_g=3e-4"), "--set lr_g given twice")
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--eval-every", "1", "--set", "arch=dcgan,upsample"),
+                          "--set arch: not an option a sweep can vary")
+    assert job_rows(home) == []
