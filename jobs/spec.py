@@ -5,9 +5,9 @@ sub-folders are the class names (see jobs/folder.py), resized to `image_size` wi
 
 `TrainSpec.submitted(**fields)` is a new submission (what `ganctl submit` builds): besides the
 fields it checks the image folder on this host (exists, holds an image, the classes are
-sub-folders) and the rules stored jobs predate (conditional.submission_refusal). `TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a
-stored job reads back on a worker or for sampling even where its folder is absent; the worker
-checks its own copy of the folder when it loads the images (data.load_for -> folder.load).
+sub-folders) and the rules that stored jobs predate (the SUBMISSION context below).
+`TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a stored job reads
+back on a worker or for sampling even where its folder is absent; the worker checks its own copy of the folder when it loads the images (data.load_for -> folder.load).
 """
 from __future__ import annotations
 
