@@ -7,7 +7,8 @@ sub-folders are the class names (see jobs/folder.py), resized to `image_size` wi
 fields it checks the image folder on this host (exists, holds an image, the classes are
 sub-folders) and the rules that stored jobs predate (the SUBMISSION context below).
 `TrainSpec(...)` and `TrainSpec.model_validate(...)` check the fields only, so a stored job reads
-back on a worker or for sampling even where its folder is absent; the worker checks its own copy of the folder when it loads the images (data.load_for -> folder.load).
+back on a worker or for sampling even where its folder is absent; the worker checks its own copy
+of the folder when it loads the images (data.load_for -> folder.load).
 """
 from __future__ import annotations
 
