@@ -48,14 +48,20 @@ def _as_bool(value) -> bool:
         return False
 
 
+def raw_clusters(fields: dict) -> int:
+    """A submission's --clusters as pydantic will parse it ("8.0" is 8); a value it will refuse is
+    0 here, so that the model's own validation names the field in its error."""
+    try:
+        return TypeAdapter(int).validate_python(fields.get("clusters") or 0)
+    except ValidationError:
+        return 0
+
+
 def _design_defaults(fields: dict) -> dict:
     """What a new conditional or self-conditioned submission gets for the design fields it leaves
     out (jobs/conditional.py), read from the raw fields so that the model's validation, and
     conditional.refusal with it, judges the spec that will train."""
-    try:
-        clusters = int(fields.get("clusters") or 0)
-    except (TypeError, ValueError):
-        clusters = 0  # the model's validation names the field
+    clusters = raw_clusters(fields)
     if not (_as_bool(fields.get("conditional", False)) or clusters):
         return {}
     from ganctl.jobs.conditional import CLASS_DIMS, CLASS_LOSS, CLUSTER_LAYERS, MODE_SEEKING
@@ -170,7 +176,8 @@ class TrainSpec(BaseModel):
 
             # Only the folder is wanted here: without the conditional fields, which an unconditional
             # spec would refuse.
-            plain = {k: v for k, v in fields.items() if k not in ("class_loss", "mode_seeking")}
+            plain = {k: v for k, v in fields.items()
+                     if k not in ("class_loss", "mode_seeking", "class_dims", "clusters", "cluster_layers")}
             plain = cls.model_validate({**plain, "conditional": False}, context={SUBMISSION: True})
             fields = {**fields, "classes": folder.subfolders(plain.folder)}
         fields = {**fields, **{k: v for k, v in _design_defaults(fields).items() if fields.get(k) is None}}

@@ -80,15 +80,23 @@ def _spec(base: dict, config: dict):
     named as given (a refused plain option propagates: the CLI names its flag)."""
     from pydantic import ValidationError
 
+    from ganctl.jobs.spec import raw_clusters
+
+    fields = {**base, **config}
+    if not raw_clusters(fields):  # a grid's clusters=0 cell is the plain job: no clusters to lay out
+        fields.pop("cluster_layers", None)
     try:
-        return build_spec(**{**base, **config})
+        return build_spec(**fields)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = next((str(p) for p in first.get("loc", ()) if not isinstance(p, int)), "")
-        if field not in config:
-            raise
         msg = str(first.get("msg", "")).removeprefix("Value error, ")
-        raise ServiceError(f"--set {field}={config[field]}: {msg}") from None
+        if field in config:
+            raise ServiceError(f"--set {field}={config[field]}: {msg}") from None
+        if not field and config:  # a rule over several fields: name the configuration it refused
+            raise ServiceError(f"the sweep's configuration {' '.join(f'{k}={v}' for k, v in config.items())}: "
+                               f"{msg}") from None
+        raise
 
 
 def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, keep: float = 1 / 3,
@@ -99,9 +107,10 @@ def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, 
     specs = [_spec(base, config) for config in configs]
     if specs[0].eval_every < 1:
         raise ServiceError("a sweep needs --eval-every N: successive halving decides on the FD of evaluated epochs")
-    if specs[0].eval_every >= specs[0].epochs:
+    if keep < 1 and specs[0].eval_every >= specs[0].epochs:
         raise ServiceError(f"--eval-every {specs[0].eval_every} leaves no evaluated epoch before the last of "
-                           f"--epochs {specs[0].epochs}, so no run could be stopped: give --eval-every below --epochs")
+                           f"--epochs {specs[0].epochs}, so no run could be stopped: give --eval-every below "
+                           f"--epochs, or --keep 1 to rank the final FDs only")
     sweep, jobs = store.create_sweep(
         {"base": {k: v for k, v in base.items() if v is not None}, "sets": sets, "random": n_random,
          "seed": seed, "configs": configs},

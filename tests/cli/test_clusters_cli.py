@@ -55,9 +55,11 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     for flag in ("--cluster-layers", "--no-cluster-layers"):
         assert_one_line_error(cli("submit", "--arch", "dcgan", flag),
                               "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
-    # A sweep's values arrive as text: its clusters=0 job is refused like `submit` without --clusters.
-    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--set", "clusters=0,10", "--set", "cluster_layers=false"),
-                          "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
+    # A sweep names the configuration a rule over several fields refused.
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "2", "--eval-every", "1", "--set", "clusters=5",
+                              "--set", "class_loss=0", "--set", "cluster_layers=false"),
+                          "the sweep's configuration clusters=5 class_loss=0 cluster_layers=false: "
+                          "--no-cluster-layers needs a class loss")
     assert job_rows(home) == []
     # Accepted: the conditional path's design and losses on the clusters (docs/BENCHMARKS.md), the
     # seed's networks with --no-cluster-layers.
@@ -68,6 +70,12 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     plain = _ok(cli("submit", "--arch", "dcgan", "--clusters", "10", "--no-cluster-layers"))
     assert json.loads(_ok(cli("status", plain, "--json")))["spec"]["cluster_layers"] is False
     assert "the seed's networks (fixed codes, pixel-centre class loss)" in _ok(cli("status", plain))
+    # A sweep's clusters=0 cell is the plain job beside the clustered ones (values arrive as text).
+    sweep = json.loads(_ok(cli("sweep", "--arch", "dcgan", "--epochs", "2", "--eval-every", "1",
+                               "--set", "clusters=0,8.0", "--set", "cluster_layers=false", "--json")))
+    specs = [json.loads(_ok(cli("status", j, "--json")))["spec"] for j in sweep["jobs"]]
+    assert sorted((s.get("clusters", 0), s.get("cluster_layers", True), s.get("class_loss", 0)) for s in specs) \
+        == [(0, True, 0), (8, False, 1.0)]  # --clusters 8's design defaults, as `submit --clusters 8` gets
 
 
 def test_a_job_stored_before_a_submission_rule_still_reads_back(cli, store, home):

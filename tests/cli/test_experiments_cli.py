@@ -41,4 +41,7 @@ def test_sweep_refusals_queue_nothing(cli, home):
     assert_one_line_error(cli(*base, "--eval-every", "2", "--set", "lr_g=3e-4"), "--set lr_g given twice")
     assert_one_line_error(cli("sweep", "--arch", "dcgan", "--eval-every", "1", "--set", "arch=dcgan,upsample"),
                           "--set arch: not an option a sweep can vary")
-    assert job_rows(home) == []
+    assert job_rows(home) == [] and broker_messages(home) == 0
+    # Evaluating only the last epoch is a ranking, not a halving: accepted with --keep 1.
+    ranked = json.loads(cli(*base, "--eval-every", "4", "--keep", "1", "--json").stdout)
+    assert len(ranked["jobs"]) == 2 and len(job_rows(home)) == 2
