@@ -39,22 +39,22 @@ def quality_refused(dataset: str, tense: str = "trains") -> str | None:
     return f"quality metrics are for Fashion-MNIST jobs; this job {tense} on {dataset}"
 
 
-def _as_bool(value) -> bool:
-    """A field's bool as pydantic will parse it ("false" is False); a value it will refuse is
-    False here, so that the model's own validation names the field in its error."""
+def _parsed(kind: type, value, refused):
+    """A raw field as pydantic will parse it ("false" is False, "8.0" is 8); `refused` for a value
+    it will refuse, so that the model's own validation names the field in its error."""
     try:
-        return TypeAdapter(bool).validate_python(value)
+        return TypeAdapter(kind).validate_python(value)
     except ValidationError:
-        return False
+        return refused
+
+
+def _as_bool(value) -> bool:
+    return _parsed(bool, value, False)
 
 
 def raw_clusters(fields: dict) -> int:
-    """A submission's --clusters as pydantic will parse it ("8.0" is 8); a value it will refuse is
-    0 here, so that the model's own validation names the field in its error."""
-    try:
-        return TypeAdapter(int).validate_python(fields.get("clusters") or 0)
-    except ValidationError:
-        return 0
+    """A submission's --clusters as the model will read it; 0 (off) for a value it will refuse."""
+    return _parsed(int, fields.get("clusters") or 0, 0)
 
 
 def _design_defaults(fields: dict) -> dict:
