@@ -175,7 +175,9 @@ def submit(store: "Store", spec, tags: Iterable[str] = ()) -> "Job":
     """service.submit with tags (`ganctl submit --tag NAME`)."""
     from ganctl.jobs import service
 
-    tags = [t.strip() for t in tags if t and t.strip()]
+    tags = [t.strip() for t in tags]
+    if any(not t for t in tags):  # `--tag ""` (an unset shell variable) would tag nothing, silently
+        raise ServiceError("--tag: a tag cannot be empty")
     if not tags:
         return service.submit(store, spec)
     bad = [t for t in tags if len(t) > 64]

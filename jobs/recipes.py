@@ -97,7 +97,11 @@ def get(name: str) -> Recipe:
 def parse_augment(value) -> tuple[str, ...]:
     """'translation,cutout' (or a list) -> the policies in canonical order; '' / 'none' -> ()."""
     items = value.split(",") if isinstance(value, str) else list(value or ())
-    items = {str(i).strip().lower() for i in items} - {"", "none"}
+    items = {str(i).strip().lower() for i in items} - {""}
+    if "none" in items and len(items) > 1:  # "none,cutout" must not quietly mean cutout
+        raise ValueError(f"augmentation none turns it off; it cannot be combined with "
+                         f"{', '.join(sorted(items - {'none'}))}")
+    items -= {"none"}
     bad = sorted(items - set(AUGMENTS))
     if bad:
         raise ValueError(f"unknown augmentation {', '.join(bad)}; use a comma list of {', '.join(AUGMENTS)}")

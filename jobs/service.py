@@ -253,6 +253,12 @@ def list_jobs(store: "Store", *, status: str | None = None, arch: str | None = N
               sweep: str | None = None, limit: int = 20) -> list["Job"]:
     """`ganctl list`'s jobs (and the dashboard's), newest first: filtered by state, arch, tag and
     sweep (an id or prefix; unknown: the store's NotFound)."""
+    if arch is not None:
+        from ganctl.jobs import archs
+        try:
+            archs.get(arch)
+        except ValueError as exc:  # a typo would list "no jobs matching", as if there were none
+            raise ServiceError(str(exc)) from None
     sweep_id = store.get_sweep(sweep).id if sweep else None
     if tag is None:
         return store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)

@@ -200,7 +200,9 @@ class TrainSpec(BaseModel):
     @classmethod
     def _parse_classes(cls, v, info: ValidationInfo):
         if isinstance(v, str):
-            v = [c for c in v.split(",") if c.strip()]
+            text, v = v, [c for c in v.split(",") if c.strip()]
+            if text.strip() and not v:  # "," would otherwise mean every class
+                raise ValueError(f"no class names in {text!r}; leave --classes out for every class")
         if str(info.data.get("dataset", "")).startswith(FOLDER_PREFIX):
             names = {str(c).strip() for c in (v or [])}
             bad = sorted(n for n in names if n in (".", "..") or "/" in n or "\\" in n)

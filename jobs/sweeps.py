@@ -70,8 +70,9 @@ def configurations(sets: dict[str, list[str]], n_random: int | None = None, seed
     grid = [dict(zip(keys, combo)) for combo in itertools.product(*(sets[k] for k in keys))]
     if n_random is None:
         return grid
-    if n_random < 1:
-        raise ServiceError("--random N: N must be at least 1")
+    if n_random < 2:
+        raise ServiceError(f"--random {n_random}: a sweep compares two or more configurations; "
+                           f"`ganctl submit` runs one job")
     return random.Random(seed).sample(grid, min(n_random, len(grid)))
 
 
@@ -107,6 +108,10 @@ def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, 
     specs = [_spec(base, config) for config in configs]
     if specs[0].eval_every < 1:
         raise ServiceError("a sweep needs --eval-every N: successive halving decides on the FD of evaluated epochs")
+    if len(specs) < 2:  # nothing to compare or stop: --set lr_g=1e-4, also with --random 5
+        only = " ".join(f"{k}={v}" for k, v in configs[0].items())
+        raise ServiceError(f"the sweep's --set values give one configuration ({only}); a sweep compares "
+                           f"two or more: `ganctl submit` runs one job")
     if keep < 1 and specs[0].eval_every >= specs[0].epochs:
         raise ServiceError(f"--eval-every {specs[0].eval_every} leaves no evaluated epoch before the last of "
                            f"--epochs {specs[0].epochs}, so no run could be stopped: give --eval-every below "

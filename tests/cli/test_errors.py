@@ -26,6 +26,9 @@ from cli_helpers import assert_one_line_error, broker_messages, job_rows, subpro
         (["--precision", "fp8"], "--precision"),
         (["--split", "validation"], "--split"),
         (["--resize", "pad"], "--resize is for --dataset folder:PATH"),
+        (["--classes", ","], "--classes: no class names in ','"),  # not "every class"
+        (["--augment", "none,cutout"], "--augment: augmentation none turns it off; it cannot be combined with cutout"),
+        (["--tag", ""], "--tag: a tag cannot be empty"),
         (["--epochs", "abc"], "--epochs"),  # a Click type error, also one line
         (["--no-such-flag"], "--no-such-flag"),
     ],

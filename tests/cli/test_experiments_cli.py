@@ -17,6 +17,7 @@ def test_tags_are_stored_listed_and_shown(cli, home):
     assert {j["id"] for j in json.loads(cli("list", "--tag", "lr-sweep", "--json").stdout)} == {a, b}
     assert [j["id"] for j in json.loads(cli("list", "--tag", "baseline", "--json").stdout)] == [a]
     assert "no jobs matching" in cli("list", "--tag", "nothing").stdout
+    assert_one_line_error(cli("list", "--arch", "dcgna"), "unknown arch 'dcgna'; available: dcgan, dcgan64, upsample")
 
 
 def test_unfinished_or_checkpointless_jobs_are_refused_in_one_line(cli, home):
@@ -41,6 +42,11 @@ def test_sweep_refusals_queue_nothing(cli, home):
     assert_one_line_error(cli(*base, "--eval-every", "2", "--set", "lr_g=3e-4"), "--set lr_g given twice")
     assert_one_line_error(cli("sweep", "--arch", "dcgan", "--eval-every", "1", "--set", "arch=dcgan,upsample"),
                           "--set arch: not an option a sweep can vary")
+    one = "the sweep's --set values give one configuration (lr_g=1e-4); a sweep compares two or more"
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4"), one)
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4",
+                              "--set", "seed=1", "--random", "5"), "give one configuration (lr_g=1e-4 seed=1)")
+    assert_one_line_error(cli(*base, "--eval-every", "2", "--random", "1"), "--random 1: a sweep compares two or more")
     assert job_rows(home) == [] and broker_messages(home) == 0
     # Evaluating only the last epoch is a ranking, not a halving: accepted with --keep 1.
     ranked = json.loads(cli(*base, "--eval-every", "4", "--keep", "1", "--json").stdout)
