@@ -62,10 +62,8 @@ def _recipe_note() -> str:
     from ganctl.jobs import recipes
 
     r = recipes.get(recipes.DEFAULT)
-    own = [f"batch {r.batch_size}"] if r.batch_size else []
-    own += [f"lr_g {r.lr_g:g}"] if r.lr_g is not None else []
-    own += [f"lr_d {r.lr_d:g}"] if r.lr_d is not None else []
-    own += [f"betas {r.beta_1:g}/{r.beta_2:g}"] if r.beta_1 is not None and r.beta_2 is not None else []
+    own = ([f"loss {r.loss}"] if r.loss != recipes.get(recipes.SEED).loss else []) + recipes.switches_set(r) \
+        + ([f"batch {r.batch_size}"] if r.batch_size else [])
     return (f"These are the architectures' own settings, which `--recipe {recipes.SEED}` trains with. "
             f"New jobs get the default recipe {recipes.DEFAULT} on top: " + ", ".join(own or ["no overrides"])
             + "; options such as --batch-size and --lr-g override both.")

@@ -23,8 +23,7 @@ def show(classes: o.RealClasses = None, split: o.Split = "train", n: o.RealN = 1
     """
     from ganctl.jobs import data, pictures
 
-    wanted = [c for c in (classes or "").split(",") if c.strip()]
-    subset = data.select(split, wanted)  # DataError (unknown class/split, no files) -> one line
+    subset = data.select(split, data.class_items(classes))  # DataError (unknown class/split, no files) -> one line
     names = "+".join(data.CLASS_NAMES[c] for c in subset.classes) if subset.classes else "all"
     path = out or settings().home / "data" / f"real_{split}_{names}_{n}.png"
     png = pictures.real_grid(subset.images, n)

@@ -28,6 +28,17 @@ HOW_TO_GET = ("Fashion-MNIST not found. Install it with `apt-get install dataset
               "holding train-images-idx3-ubyte.gz and the three other IDX files")
 
 
+def class_items(value) -> list:
+    """--classes as given (comma text or a list) to its items, blanks dropped; none: every class.
+    Text with commas but no names ("," or " , ") is refused rather than read as every class."""
+    if not isinstance(value, str):
+        return list(value or [])
+    items = [c for c in value.split(",") if c.strip()]
+    if not items and value.strip():
+        raise DataError(f"no class names in {value!r}; leave --classes out for every class")
+    return items
+
+
 def parse_classes(items: list[str | int]) -> list[int]:
     """Class names (`trouser`) or indices (`1`) to sorted unique indices."""
     out = set()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.layout import JobFolder
+from ganctl.jobs import service
 from ganctl.jobs.service import ServiceError, publish_or_roll_back
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, ep
 
     from ganctl.jobs.spec import TrainSpec
 
+    tags = service.clean_tags(tags)
     verb = "extend" if kind == "extend" else "fork"
     if parent.kind != "train":
         raise ServiceError(f"job {parent.short_id} is a {parent.kind} job; {verb} a train job")
@@ -86,6 +88,7 @@ def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, ep
     if before.spectral_norm != after.spectral_norm or (before.ema > 0) != (after.ema > 0):
         raise ServiceError("fork cannot switch spectral norm or EMA on or off: the checkpoint holds "
                            "the networks' variables as they were (submit a new job instead)")
+    service.check_artifacts()
     job = store.create_linked_job(spec.model_dump(mode="json"), total_epochs=spec.epochs,
                                   max_attempts=get_settings().max_attempts, parent_id=parent.id,
                                   link=(kind, start), tags=[*store.tags_of(parent.id), *tags])
@@ -173,16 +176,10 @@ def lineage_rows(store: "Store", job: "Job") -> list[tuple[str, str]]:
 
 def submit(store: "Store", spec, tags: Iterable[str] = ()) -> "Job":
     """service.submit with tags (`ganctl submit --tag NAME`)."""
-    from ganctl.jobs import service
-
-    tags = [t.strip() for t in tags]
-    if any(not t for t in tags):  # `--tag ""` (an unset shell variable) would tag nothing, silently
-        raise ServiceError("--tag: a tag cannot be empty")
+    tags = service.clean_tags(tags)
     if not tags:
         return service.submit(store, spec)
-    bad = [t for t in tags if len(t) > 64]
-    if bad:
-        raise ServiceError(f"--tag {bad[0][:20]}...: a tag has at most 64 characters")
+    service.check_artifacts()
     job = store.create_linked_job(spec.model_dump(mode="json"), total_epochs=spec.epochs,
                                   max_attempts=get_settings().max_attempts, tags=tags)
     publish_or_roll_back(store, job, "job")

@@ -144,12 +144,16 @@ def describe(spec: dict) -> str:
         r = resolve(name, **{k: spec.get(k) for k in SWITCHES})
     except (ValueError, TypeError):
         return name
-    parts = [name, f"loss {r.loss}"]
-    parts += ["spectral-norm"] if r.spectral_norm else []
+    parts = [name, f"loss {r.loss}", *switches_set(r)]
+    parts += [f"batch {r.batch_size}"] if r.batch_size and not spec.get("batch_size") else []  # else --batch-size's
+    return "  ".join(parts)
+
+
+def switches_set(r: Recipe) -> list[str]:
+    """The switches a recipe turns on or sets, as `status` names them (its loss and batch aside)."""
+    parts = ["spectral-norm"] if r.spectral_norm else []
     parts += [f"ema {r.ema:g}"] if r.ema else []
     parts += [f"augment {','.join(r.augment)}"] if r.augment else []
     parts += [f"r1 {r.r1:g}"] if r.r1 else []
     parts += [f"mode-seeking {r.mode_seeking:g}"] if r.mode_seeking else []
-    parts += [f"{k} {getattr(r, k):g}" for k in ("lr_g", "lr_d", "beta_1", "beta_2") if getattr(r, k) is not None]
-    parts += [f"batch {r.batch_size}"] if r.batch_size and not spec.get("batch_size") else []  # else --batch-size's
-    return "  ".join(parts)
+    return parts + [f"{k} {getattr(r, k):g}" for k in ("lr_g", "lr_d", "beta_1", "beta_2") if getattr(r, k) is not None]

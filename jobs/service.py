@@ -98,6 +98,18 @@ def queue_child(store: "Store", parent: "Job", kind: str, spec: Any) -> "Job":
     return job
 
 
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """`--tag` values as stored and matched: stripped; an empty one (an unset shell variable) or one
+    over the column's 64 characters refused in one line."""
+    tags = [str(t).strip() for t in tags]
+    if any(not t for t in tags):
+        raise ServiceError("--tag: a tag cannot be empty")
+    bad = [t for t in tags if len(t) > 64]
+    if bad:
+        raise ServiceError(f"--tag {bad[0][:20]}...: a tag has at most 64 characters")
+    return tags
+
+
 def check_artifacts() -> None:
     """GANCTL_ARTIFACTS_URL's bucket answers (exists, credentials accepted), before anything is
     queued; ServiceError in one line otherwise. Nothing to check for the local folder."""
@@ -260,6 +272,8 @@ def list_jobs(store: "Store", *, status: str | None = None, arch: str | None = N
         except ValueError as exc:  # a typo would list "no jobs matching", as if there were none
             raise ServiceError(str(exc)) from None
     sweep_id = store.get_sweep(sweep).id if sweep else None
+    if tag is not None:
+        tag = clean_tags([tag])[0]
     if tag is None:
         return store.list_jobs(status=status, arch=arch, limit=limit, sweep_id=sweep_id)
     ids = store.tagged(tag)

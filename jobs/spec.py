@@ -20,7 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
                       model_serializer, model_validator)
 
 from ganctl.jobs import archs, recipes
-from ganctl.jobs.data import SPLITS, parse_classes
+from ganctl.jobs.data import SPLITS, class_items, parse_classes
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 FASHION_MNIST = "fashion-mnist"
@@ -170,12 +170,16 @@ class TrainSpec(BaseModel):
 
         A conditional job on a folder without --classes gets all its sub-folders as its classes
         here: the networks' K must be known wherever the job is built (a worker, a sampler)."""
-        if str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) and not fields.get("classes") \
+        try:
+            given = class_items(fields.get("classes"))
+        except ValueError:
+            given = None  # refused below by the model's validation, which names the field
+        if str(fields.get("dataset", "")).startswith(FOLDER_PREFIX) and given == [] \
                 and _as_bool(fields.get("conditional", False)):
             from ganctl.jobs import folder
 
-            # Only the folder is wanted here: without the conditional fields, which an unconditional
-            # spec would refuse.
+            # Only the folder is wanted here: read as a plain job, so without the conditional design
+            # fields (a plain spec refuses --class-loss and --cluster-layers).
             plain = {k: v for k, v in fields.items()
                      if k not in ("class_loss", "mode_seeking", "class_dims", "clusters", "cluster_layers")}
             plain = cls.model_validate({**plain, "conditional": False}, context={SUBMISSION: True})
@@ -199,10 +203,7 @@ class TrainSpec(BaseModel):
     @field_validator("classes", mode="before")
     @classmethod
     def _parse_classes(cls, v, info: ValidationInfo):
-        if isinstance(v, str):
-            text, v = v, [c for c in v.split(",") if c.strip()]
-            if text.strip() and not v:  # "," would otherwise mean every class
-                raise ValueError(f"no class names in {text!r}; leave --classes out for every class")
+        v = class_items(v)
         if str(info.data.get("dataset", "")).startswith(FOLDER_PREFIX):
             names = {str(c).strip() for c in (v or [])}
             bad = sorted(n for n in names if n in (".", "..") or "/" in n or "\\" in n)

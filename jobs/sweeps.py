@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ganctl.jobs.config import get_settings
-from ganctl.jobs.service import ServiceError, build_spec, collapse_text, publish_or_roll_back
+from ganctl.jobs.service import ServiceError, build_spec, check_artifacts, collapse_text, publish_or_roll_back
 
 if TYPE_CHECKING:
     from ganctl.jobs.store.repo import Job, Store
@@ -71,20 +71,39 @@ def configurations(sets: dict[str, list[str]], n_random: int | None = None, seed
     if n_random is None:
         return grid
     if n_random < 2:
-        raise ServiceError(f"--random {n_random}: a sweep compares two or more configurations; "
-                           f"`ganctl submit` runs one job")
+        raise ServiceError(f"--random {n_random}: N must be at least 2 (a sweep compares two or more "
+                           f"configurations; `ganctl submit` runs one job)")
     return random.Random(seed).sample(grid, min(n_random, len(grid)))
+
+
+def _distinct(configs: list[dict], specs: list) -> tuple[list[dict], list]:
+    """Each job once: a grid's clusters=0 cells differ only in cluster_layers, which the plain job
+    does not have, so the first stands for them; other equal jobs (lr_g=1e-4,0.0001) are refused."""
+    seen: dict[str, dict] = {}
+    kept = []
+    for config, spec in zip(configs, specs):
+        same = seen.setdefault(spec.model_dump_json(), config)
+        if same is config:
+            kept.append((config, spec))
+        elif {k for k in config if config[k] != same.get(k)} - {"cluster_layers"}:
+            raise ServiceError(f"the sweep's configurations {_named(same)} and {_named(config)} are the same job")
+    return [c for c, _ in kept], [s for _, s in kept]
+
+
+def _named(config: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in config.items())
 
 
 def _spec(base: dict, config: dict):
     """The TrainSpec of one configuration, validated as `submit` validates; a refused --set value is
-    named as given (a refused plain option propagates: the CLI names its flag)."""
+    named as given, a rule over several fields names the configuration (a refused plain option
+    propagates: the CLI names its flag)."""
     from pydantic import ValidationError
 
     from ganctl.jobs.spec import raw_clusters
 
     fields = {**base, **config}
-    if not raw_clusters(fields):  # a grid's clusters=0 cell is the plain job: no clusters to lay out
+    if "clusters" in config and not raw_clusters(fields):  # a grid's clusters=0 cell: the plain job
         fields.pop("cluster_layers", None)
     try:
         return build_spec(**fields)
@@ -95,8 +114,7 @@ def _spec(base: dict, config: dict):
         if field in config:
             raise ServiceError(f"--set {field}={config[field]}: {msg}") from None
         if not field and config:  # a rule over several fields: name the configuration it refused
-            raise ServiceError(f"the sweep's configuration {' '.join(f'{k}={v}' for k, v in config.items())}: "
-                               f"{msg}") from None
+            raise ServiceError(f"the sweep's configuration {_named(config)}: {msg}") from None
         raise
 
 
@@ -108,14 +126,15 @@ def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, 
     specs = [_spec(base, config) for config in configs]
     if specs[0].eval_every < 1:
         raise ServiceError("a sweep needs --eval-every N: successive halving decides on the FD of evaluated epochs")
+    configs, specs = _distinct(configs, specs)
     if len(specs) < 2:  # nothing to compare or stop: --set lr_g=1e-4, also with --random 5
-        only = " ".join(f"{k}={v}" for k, v in configs[0].items())
-        raise ServiceError(f"the sweep's --set values give one configuration ({only}); a sweep compares "
+        raise ServiceError(f"the sweep's --set values give one configuration ({_named(configs[0])}); a sweep compares "
                            f"two or more: `ganctl submit` runs one job")
     if keep < 1 and specs[0].eval_every >= specs[0].epochs:
         raise ServiceError(f"--eval-every {specs[0].eval_every} leaves no evaluated epoch before the last of "
                            f"--epochs {specs[0].epochs}, so no run could be stopped: give --eval-every below "
                            f"--epochs, or --keep 1 to rank the final FDs only")
+    check_artifacts()
     sweep, jobs = store.create_sweep(
         {"base": {k: v for k, v in base.items() if v is not None}, "sets": sets, "random": n_random,
          "seed": seed, "configs": configs},
@@ -170,6 +189,18 @@ def cancel(store: "Store", sweep_id: str) -> tuple["SweepRow", list["Job"]]:
     return sweep, store.sweep_jobs(sweep.id)
 
 
+def _shown(spec: dict, key: str):
+    """A swept field of a job as it trains: a stored spec leaves out the fields at their defaults."""
+    from ganctl.jobs.spec import TrainSpec
+
+    if key in spec:
+        return spec[key]
+    if key == "cluster_layers" and not spec.get("clusters"):
+        return "-"  # a clusters=0 cell: no clusters, so no layers to give them
+    field = TrainSpec.model_fields.get(key)
+    return None if field is None else field.default
+
+
 def ranking(store: "Store", sweep_id: str) -> dict:
     """The sweep and its jobs, best first: lowest best FD, then most epochs; JSON-safe."""
     sweep = store.get_sweep(sweep_id)
@@ -180,7 +211,7 @@ def ranking(store: "Store", sweep_id: str) -> dict:
                if m.epoch is not None and m.values.get("fd") is not None]
         epochs = store.epochs(job.id)
         best = min(fds, key=lambda t: t[1]) if fds else (None, None)
-        rows.append({"job": job.id, "config": {k: (job.spec or {}).get(k) for k in sets},
+        rows.append({"job": job.id, "config": {k: _shown(job.spec or {}, k) for k in sets},
                      "epochs": epochs[-1].epoch if epochs else 0, "total_epochs": job.total_epochs,
                      "best_fd": best[1], "best_epoch": best[0], "state": job.status,
                      "reason": job.error if job.status in ("stopped", "failed", "cancelled") else None})

@@ -76,6 +76,17 @@ def test_submit_clusters_refusals_queue_nothing(cli, home):
     specs = [json.loads(_ok(cli("status", j, "--json")))["spec"] for j in sweep["jobs"]]
     assert sorted((s.get("clusters", 0), s.get("cluster_layers", True), s.get("class_loss", 0)) for s in specs) \
         == [(0, True, 0), (8, False, 1.0)]  # --clusters 8's design defaults, as `submit --clusters 8` gets
+    # Both layouts beside the plain job: the clusters=0 cells are one job, shown without layers.
+    grid = json.loads(_ok(cli("sweep", "--arch", "dcgan", "--epochs", "2", "--eval-every", "1",
+                              "--set", "clusters=0,8", "--set", "cluster_layers=true,false", "--json")))
+    assert len(grid["jobs"]) == 3
+    shown = " ".join(_ok(cli("sweep", "status", grid["id"])).split())
+    assert all(c in shown for c in ("clusters=0 cluster_layers=-", "clusters=8 cluster_layers=True",
+                                    "clusters=8 cluster_layers=False")), shown
+    # Without clusters in the sweep, the layout is refused as `submit --cluster-layers` is, not dropped.
+    assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "2", "--eval-every", "1",
+                              "--set", "cluster_layers=true,false"),
+                          "--cluster-layers/--no-cluster-layers says how --clusters K enters the networks")
 
 
 def test_a_job_stored_before_a_submission_rule_still_reads_back(cli, store, home):

@@ -163,8 +163,8 @@ def test_archs_table_and_json(cli, home):
     assert out.exit_code == 0, out.stderr
     assert "upsample" in out.stdout and "dcgan" in out.stdout
     # The table is the seed recipe's; the default recipe's own settings are named under it.
-    assert "New jobs get the default recipe ema-augment-batch32 on top: batch 32, lr_g 0.0002, lr_d 0.0002, " \
-           "betas 0.5/0.999" in " ".join(out.stdout.split())
+    assert "New jobs get the default recipe ema-augment-batch32 on top: ema 0.999, augment translation,cutout, " \
+           "lr_g 0.0002, lr_d 0.0002, beta_1 0.5, beta_2 0.999, batch 32;" in " ".join(out.stdout.split())
     data = json.loads(cli("archs", "--json").stdout)
     assert {"upsample", "dcgan"} <= {a["name"] for a in data}
     assert next(a for a in data if a["name"] == "dcgan")["noise_dim"] == 100

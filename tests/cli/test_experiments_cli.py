@@ -18,6 +18,10 @@ def test_tags_are_stored_listed_and_shown(cli, home):
     assert [j["id"] for j in json.loads(cli("list", "--tag", "baseline", "--json").stdout)] == [a]
     assert "no jobs matching" in cli("list", "--tag", "nothing").stdout
     assert_one_line_error(cli("list", "--arch", "dcgna"), "unknown arch 'dcgna'; available: dcgan, dcgan64, upsample")
+    assert_one_line_error(cli("list", "--tag", " "), "--tag: a tag cannot be empty")
+    for carry in (("fork", a[:8]), ("extend", a[:8], "--epochs", "1")):  # refused before the job's state is
+        assert_one_line_error(cli(*carry, "--tag", ""), "--tag: a tag cannot be empty")
+        assert_one_line_error(cli(*carry, "--tag", "x" * 65), "a tag has at most 64 characters")
 
 
 def test_unfinished_or_checkpointless_jobs_are_refused_in_one_line(cli, home):
@@ -44,9 +48,11 @@ def test_sweep_refusals_queue_nothing(cli, home):
                           "--set arch: not an option a sweep can vary")
     one = "the sweep's --set values give one configuration (lr_g=1e-4); a sweep compares two or more"
     assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4"), one)
+    assert_one_line_error(cli(*base[:-1], "lr_g=1e-4,0.0001", "--eval-every", "2"),
+                          "the sweep's configurations lr_g=1e-4 and lr_g=0.0001 are the same job")
     assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4",
                               "--set", "seed=1", "--random", "5"), "give one configuration (lr_g=1e-4 seed=1)")
-    assert_one_line_error(cli(*base, "--eval-every", "2", "--random", "1"), "--random 1: a sweep compares two or more")
+    assert_one_line_error(cli(*base, "--eval-every", "2", "--random", "1"), "--random 1: N must be at least 2 (a sweep compares two or more")
     assert job_rows(home) == [] and broker_messages(home) == 0
     # Evaluating only the last epoch is a ranking, not a halving: accepted with --keep 1.
     ranked = json.loads(cli(*base, "--eval-every", "4", "--keep", "1", "--json").stdout)

@@ -91,6 +91,12 @@ def test_conditional_given_as_text_is_parsed_before_the_folder_classes_are_liste
     assert not plain.conditional and plain.classes == ()
     both = TrainSpec.submitted(arch="dcgan64", dataset=f"folder:{pictures}", image_size=64, conditional="true")
     assert both.conditional and both.classes == tuple(folder.subfolders(pictures))
+    # A blank --classes is no classes (every sub-folder), as for Fashion-MNIST; "," names none and is refused.
+    blank = TrainSpec.submitted(arch="dcgan64", dataset=f"folder:{pictures}", image_size=64, conditional=True,
+                                classes=" ")
+    assert blank.classes == both.classes
+    with pytest.raises(pydantic.ValidationError, match="no class names in ','"):
+        TrainSpec.submitted(arch="dcgan64", dataset=f"folder:{pictures}", image_size=64, conditional=True, classes=",")
 
 
 def test_crop_keeps_the_centre_and_pad_keeps_everything(tmp_path):

@@ -149,7 +149,11 @@ def test_unreachable_endpoint_missing_bucket_bad_credentials_are_one_line(tmp_pa
     _nothing_queued(env)
 
     env = rel_env(home, None, GANCTL_ARTIFACTS_URL="s3://no-such-bucket/x", GANCTL_S3_ENDPOINT_URL=endpoint, **base)
-    assert _refused(env, *submit_args) == f"error: bucket s3://no-such-bucket does not exist on {endpoint}"
+    missing = f"error: bucket s3://no-such-bucket does not exist on {endpoint}"
+    assert _refused(env, *submit_args) == missing
+    assert _refused(env, *submit_args, "--tag", "x") == missing  # tagged jobs and sweeps check it too
+    assert _refused(env, "sweep", *submit_args[1:], "--eval-every", "1", "--keep", "1", "--set", "lr_g=1e-4,2e-4") \
+        == missing
     _nothing_queued(env)
 
     # A server that checks keys (moto with IAM auth from the first request) refuses unknown ones.
