@@ -36,17 +36,10 @@ OPTION_FOR_FIELD = {
 
 def one_line(exc: BaseException) -> str:
     """The first, most useful line of an exception, for a human (a validation error names its flag)."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors) and type(exc).__name__ == "ValidationError":
-        first = exc.errors()[0]
-        loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
-        field = loc[0] if loc else ""
-        msg = str(first.get("msg", exc))
-        for prefix in ("Value error, ", "Assertion failed, "):
-            if msg.startswith(prefix):
-                msg = msg[len(prefix):]
-        if first.get("type") == "extra_forbidden":
-            msg = "unknown field"
+    from ganctl.jobs.service import validation_error
+
+    if (parts := validation_error(exc)) is not None:
+        field, msg = parts
         where = OPTION_FOR_FIELD.get(field, field)
         return f"{where}: {msg}" if where else msg
     from ganctl.jobs.service import one_line as plain

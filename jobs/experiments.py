@@ -48,9 +48,8 @@ def _changed(parent: dict, changes: dict) -> dict:
 def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, epoch: int | None = None,
              changes: dict[str, Any] | None = None, tags: Iterable[str] = ()) -> "Job":
     """Queue a train job that starts from `parent`'s checkpoint at `epoch` (None: its last) and
-    trains `epochs` more, with `changes` to its spec (fork); ServiceError before anything is queued."""
-    from pydantic import ValidationError
-
+    trains `epochs` more, with `changes` to its spec (fork); ServiceError, or the spec's
+    ValidationError (it names the option), before anything is queued."""
     from ganctl.jobs.spec import TrainSpec
 
     tags = service.clean_tags(tags)
@@ -72,22 +71,28 @@ def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, ep
     if start not in kept:
         raise ServiceError(f"job {parent.short_id} has no checkpoint of epoch {start} "
                            f"(kept: {', '.join(map(str, kept))})")
-    if epochs is None:  # a fork trains to the parent's planned end, unless told otherwise
-        epochs = int(parent.spec.get("epochs", 0)) - start
-    if epochs < 1:
-        raise ServiceError(f"--epochs: give how many epochs to train after epoch {start} (at least 1)")
+    planned = int(parent.spec.get("epochs", 0))
     if "recipe" in changes and not changes.get("batch_size") and not parent.spec.get("batch_size"):
         # A recipe may set the batch: a fork to another recipe keeps the parent's batch unless told.
         changes["batch_size"] = TrainSpec.model_validate(parent.spec).effective_batch_size
-    fields = {**parent.spec, **changes, "epochs": start + epochs}
-    try:
-        spec = TrainSpec.model_validate(fields)
-    except ValidationError as exc:
-        raise ServiceError("; ".join(e["msg"] for e in exc.errors())) from None
+    fields = {**parent.spec, **changes}
+    # The changed options first (a ValidationError names the option), then how far to train.
+    TrainSpec.model_validate({**fields, "epochs": start + max(1, epochs or 1)})
+    if epochs is None:  # a fork trains to the parent's planned end, unless told otherwise
+        if planned - start < 1:
+            raise ServiceError(f"from epoch {start}, job {parent.short_id} has no epochs left of its planned "
+                               f"{planned}: give --epochs N to train N more")
+        epochs = planned - start
+    if epochs < 1:
+        raise ServiceError(f"--epochs: give how many epochs to train after epoch {start} (at least 1)")
+    spec = TrainSpec.model_validate({**fields, "epochs": start + epochs})
     before, after = TrainSpec.model_validate(parent.spec).training, spec.training
-    if before.spectral_norm != after.spectral_norm or (before.ema > 0) != (after.ema > 0):
-        raise ServiceError("fork cannot switch spectral norm or EMA on or off: the checkpoint holds "
-                           "the networks' variables as they were (submit a new job instead)")
+    for what, was, now in (("spectral norm", before.spectral_norm, after.spectral_norm),
+                           ("EMA", before.ema > 0, after.ema > 0)):
+        if was != now:
+            raise ServiceError(f"fork cannot switch {what} {'on' if now else 'off'} (recipe {after.name} with "
+                               f"these options has it {'on' if now else 'off'}): the checkpoint holds the "
+                               f"networks' variables as they were (submit a new job instead)")
     service.check_artifacts()
     job = store.create_linked_job(spec.model_dump(mode="json"), total_epochs=spec.epochs,
                                   max_attempts=get_settings().max_attempts, parent_id=parent.id,

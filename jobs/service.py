@@ -30,8 +30,26 @@ class ServiceError(ValueError):
     """A refusal for the user (bad source job, broker unreachable, ...): a one-line message."""
 
 
+def validation_error(exc: BaseException) -> tuple[str, str] | None:
+    """A pydantic ValidationError's first error as (field, message without pydantic's prefixes);
+    None for any other exception. The CLI names the field's flag, the web page the field."""
+    if type(exc).__name__ != "ValidationError" or not callable(getattr(exc, "errors", None)):
+        return None
+    first = exc.errors()[0]
+    loc = [str(p) for p in first.get("loc", ()) if not isinstance(p, int)]
+    msg = str(first.get("msg", exc))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if first.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    return (loc[0] if loc else ""), msg
+
+
 def one_line(exc: BaseException) -> str:
-    """An exception's text on one line (its type's name when it has none)."""
+    """An exception's text on one line (its type's name when it has none); a validation error as
+    `field: message`."""
+    if (parts := validation_error(exc)) is not None:
+        return f"{parts[0]}: {parts[1]}" if parts[0] else parts[1]
     return " ".join(str(exc).split()) or type(exc).__name__
 
 

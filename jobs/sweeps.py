@@ -21,7 +21,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ganctl.jobs.config import get_settings
-from ganctl.jobs.service import ServiceError, build_spec, check_artifacts, collapse_text, publish_or_roll_back
+from ganctl.jobs.service import (ServiceError, build_spec, check_artifacts, collapse_text, publish_or_roll_back,
+                                 validation_error)
 
 if TYPE_CHECKING:
     from ganctl.jobs.store.repo import Job, Store
@@ -108,9 +109,7 @@ def _spec(base: dict, config: dict):
     try:
         return build_spec(**fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = next((str(p) for p in first.get("loc", ()) if not isinstance(p, int)), "")
-        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        field, msg = validation_error(exc)
         if field in config:
             raise ServiceError(f"--set {field}={config[field]}: {msg}") from None
         if not field and config:  # a rule over several fields: name the configuration it refused

@@ -6,6 +6,7 @@ import json
 import re
 
 from cli_helpers import assert_one_line_error, broker_messages, job_rows
+from finished_jobs import finished_job
 
 
 def test_tags_are_stored_listed_and_shown(cli, home):
@@ -57,3 +58,19 @@ def test_sweep_refusals_queue_nothing(cli, home):
     # Evaluating only the last epoch is a ranking, not a halving: accepted with --keep 1.
     ranked = json.loads(cli(*base, "--eval-every", "4", "--keep", "1", "--json").stdout)
     assert len(ranked["jobs"]) == 2 and len(job_rows(home)) == 2
+
+
+def test_fork_refusals_name_the_option_first(cli, store, home):
+    """A bad value names its flag as submit's do; a fork from the last epoch asks for --epochs."""
+    job = finished_job(store, {"arch": "dcgan", "epochs": 2, "classes": [1]})  # the seed recipe: no EMA
+    short = job.id[:8]
+    assert_one_line_error(cli("fork", short, "--epoch", "1", "--lr-g", "-1"), "--lr-g: Input should be greater than 0")
+    assert_one_line_error(cli("fork", short, "--recipe", "bogus"), "--recipe: unknown recipe 'bogus'")
+    assert_one_line_error(cli("fork", short, "--lr-g", "1e-4"),
+                          f"from epoch 2, job {short} has no epochs left of its planned 2: give --epochs N")
+    assert_one_line_error(cli("fork", short, "--epoch", "1", "--recipe", "ema-augment-batch32"),
+                          "fork cannot switch EMA on (recipe ema-augment-batch32 with these options has it on)")
+    assert job_rows(home) == [(job.id, "train", "completed")] and broker_messages(home) == 0
+    forked = cli("fork", short, "--lr-g", "1e-4", "--epochs", "1", "--json")
+    assert forked.exit_code == 0, forked.stderr
+    assert json.loads(forked.stdout)["spec"]["epochs"] == 3

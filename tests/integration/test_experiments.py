@@ -67,7 +67,7 @@ def test_extend_equals_a_straight_run_and_fork_changes_the_lr(embedded):
     assert "--arch" in _one_line_refusal(env, "fork", short[:8], "--arch", "upsample")
     assert "no checkpoint of epoch 7" in _one_line_refusal(env, "fork", short[:8], "--epoch", "7", "--epochs", "1")
     assert "spectral norm" in _one_line_refusal(env, "fork", short[:8], "--epoch", "1", "--spectral-norm")
-    assert "at least 1" in _one_line_refusal(env, "fork", short[:8])  # from its last epoch, nothing left to train
+    assert "no epochs left of its planned" in _one_line_refusal(env, "fork", short[:8])  # from its last epoch
     with _store(home) as store:
         assert len(store.list_jobs(limit=0)) == count
 

@@ -3,31 +3,16 @@ broker: with the token, a finished job with a checkpoint gets a linked queued jo
 lineage are what `ganctl extend` / `ganctl fork` would give; refusals are one line, nothing queued."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from finished_jobs import finished_job
 from starlette.testclient import TestClient
 
 from ganctl.jobs import service
 from ganctl.jobs.config import get_settings
-from ganctl.jobs.layout import JobFolder
 from ganctl.web.app import Config, create_app
 
 TOKEN = "s3cret-token"
 HEADERS = {"X-Ganctl-Token": TOKEN, "Origin": "http://testserver"}
-
-
-def finished_job(store, spec: dict):
-    """A completed 2-epoch train job with checkpoints of epochs 1 and 2, as the training loop leaves them."""
-    job = store.create_job("train", spec, total_epochs=2)
-    job = store.claim(job.id, worker="w@h", gpu=None, lease_s=60)
-    for e in (1, 2):
-        store.record_epoch(job.id, job.attempts, e, 0.5, 1.5, 1.0, 10.0)
-    store.finish(job.id, job.attempts, "completed")
-    folder = JobFolder.of(get_settings().resolved_artifacts_dir, job.id).checkpoints
-    folder.mkdir(parents=True)
-    for e in (1, 2):
-        np.savez(folder / f"ckpt-{e:06d}.npz", v0=np.zeros(2), step=np.array(e))
-    return store.get_job(job.id)
 
 
 @pytest.fixture
