@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ganctl.jobs.jsonsafe import jsonable
 from ganctl.jobs.service import ServiceError
 
 if TYPE_CHECKING:
@@ -14,29 +15,66 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
     """{"differ": [option names], "jobs": [{id, status, options, epochs, fd, best_fd, best_epoch, kid,
     recall, seconds}]}: the jobs given (prefixes) or a sweep's; final figures are the last evaluated
     epoch's."""
+    if sweep and ids:
+        raise ServiceError("compare takes job ids or --sweep S, not both")
     if sweep:
         jobs = store.sweep_jobs(store.get_sweep(sweep).id)
     else:
         jobs = [store.get_job(i) for i in ids or []]
+    twice = sorted({j.short_id for j in jobs if sum(k.id == j.id for k in jobs) > 1})
+    if twice:
+        raise ServiceError(f"job {', '.join(twice)} given twice")
     if len(jobs) < 2:
         raise ServiceError("compare needs at least two jobs (ids, or --sweep S)")
     if any(j.kind != "train" for j in jobs):
         raise ServiceError("compare training jobs only: " + ", ".join(f"{j.short_id} is a {j.kind} job"
                                                                       for j in jobs if j.kind != "train"))
-    keys = sorted({k for j in jobs for k in (j.spec or {})})
-    differ = [k for k in keys if len({repr((j.spec or {}).get(k)) for j in jobs}) > 1]
+    trains = {j.id: _trains_with(j.spec or {}) for j in jobs}
+    keys = sorted({k for j in jobs for k in trains[j.id]} - {"epochs"})  # epochs: a column of its own
+    differ = [k for k in keys if len({repr(trains[j.id].get(k)) for j in jobs}) > 1]
     rows = []
     for j in jobs:
         evals = [m for m in store.metrics(j.id) if m.epoch is not None and m.values.get("fd") is not None]
         last = evals[-1].values if evals else {}
         best = min(evals, key=lambda m: m.values["fd"]) if evals else None
         epochs = store.epochs(j.id)
-        rows.append({"id": j.id, "status": j.status, "options": {k: (j.spec or {}).get(k) for k in differ},
-                     "epochs": epochs[-1].epoch if epochs else 0, "fd": last.get("fd"),
+        link = store.link_of(j.id)  # an extension or fork starts at its parent's epoch
+        reached = epochs[-1].epoch if epochs else link.start_epoch if link is not None else 0
+        rows.append({"id": j.id, "status": j.status, "options": {k: trains[j.id].get(k) for k in differ},
+                     "epochs": reached, "total_epochs": j.total_epochs, "fd": last.get("fd"),
                      "best_fd": best.values["fd"] if best else None, "best_epoch": best.epoch if best else None,
                      "kid": last.get("kid"), "recall": last.get("recall"),
-                     "seconds": sum(e.seconds for e in epochs) if epochs else None})
+                     "seconds": _seconds(store, j.id, reached) if reached else None})
     return {"differ": differ, "jobs": rows}
+
+
+def _trains_with(spec: dict) -> dict:
+    """A stored spec as the job trains: the defaults it leaves out filled in, and the learning
+    rates, betas and batch its recipe or architecture gives, so that a value left to the recipe
+    and the same value given differ in nothing."""
+    from ganctl.jobs import archs, recipes
+    from ganctl.jobs.spec import TrainSpec
+
+    try:
+        parsed = TrainSpec.model_validate(spec)
+    except ValueError:  # a spec this version cannot read: compare what was stored
+        return dict(spec)
+    recipe, info = parsed.training, archs.get(parsed.arch)
+    out = {key: getattr(parsed, key) for key in TrainSpec.model_fields}  # the dump leaves some defaults out
+    for key in recipes.SWITCHES:
+        value = getattr(recipe, key)
+        out[key] = value if value is not None else getattr(info, key)
+    return jsonable(out | {"batch_size": parsed.effective_batch_size})
+
+
+def _seconds(store: "Store", job_id: str, upto: int, depth: int = 0) -> float:
+    """Training seconds to reach epoch `upto`: an extension's or fork's own epochs plus its
+    parent's up to the epoch it started from."""
+    own = sum(e.seconds for e in store.epochs(job_id) if e.epoch <= upto)
+    link = store.link_of(job_id)
+    if link is None or depth > 50:
+        return own
+    return own + _seconds(store, link.parent_id, link.start_epoch, depth + 1)
 
 
 CURVES = ("g_loss", "d_loss", "fd")

@@ -74,3 +74,19 @@ def test_fork_refusals_name_the_option_first(cli, store, home):
     forked = cli("fork", short, "--lr-g", "1e-4", "--epochs", "1", "--json")
     assert forked.exit_code == 0, forked.stderr
     assert json.loads(forked.stdout)["spec"]["epochs"] == 3
+
+
+def test_compare_shows_what_each_job_trains_with(cli, store, home):
+    """A learning rate left to the recipe and the same rate given are the same; an extension counts
+    its parent's epochs and seconds up to where it starts; ids with --sweep, or one job twice: refused."""
+    spec = {"arch": "dcgan", "epochs": 2, "classes": [1], "recipe": "ema-augment-batch32"}
+    left, given, other = (finished_job(store, spec | extra) for extra in ({}, {"lr_g": 2e-4}, {"lr_g": 1e-4}))
+    ext = json.loads(cli("extend", other.id[:8], "--epochs", "3", "--json").stdout)["id"]
+    rows = [line.split() for line in cli("compare", left.id[:8], given.id[:8], other.id[:8], ext[:8]).stdout.splitlines()]
+    assert rows[0] == ["job", "status", "lr_g", "epochs", "FD", "best", "FD", "KID", "recall", "training"]
+    assert [(r[0], r[2], r[3], r[-1]) for r in rows[1:]] == [
+        (left.id[:8], "0.0002", "2/2", "2.0s"), (given.id[:8], "0.0002", "2/2", "2.0s"),
+        (other.id[:8], "0.0001", "2/2", "2.0s"), (ext[:8], "0.0001", "2/5", "2.0s")]
+    assert_one_line_error(cli("compare", left.id[:8], left.id), f"job {left.id[:8]} given twice")
+    assert_one_line_error(cli("compare", left.id[:8], given.id[:8], "--sweep", "abcd"),
+                          "compare takes job ids or --sweep S, not both")
