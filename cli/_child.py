@@ -6,13 +6,16 @@ import typer
 
 from ganctl.jobs import service
 
+from ganctl.cli._errors import CliError
 from ganctl.cli._output import print_json
 
 
 def queue_and_wait(store, parent, kind: str, spec, *, no_wait: bool, json: bool, poll: float,
-                   timeout: float):
+                   timeout: float | None, default_timeout: float):
     """The completed child job, or None after --no-wait printed its id; exit 1 (one line) when it
-    failed or no worker took it within `timeout` seconds."""
+    failed or no worker took it within `timeout` seconds (None: `default_timeout`)."""
+    if no_wait and timeout is not None:
+        raise CliError("--timeout is how long to wait: it does not go with --no-wait")
     job = service.queue_child(store, parent, kind, spec)
     if no_wait:
         print_json(service.job_dict(job)) if json else typer.echo(job.id)
@@ -20,7 +23,7 @@ def queue_and_wait(store, parent, kind: str, spec, *, no_wait: bool, json: bool,
 
     from ganctl.cli.watch import follow
 
-    job = follow(store, job.id, poll=poll, quiet=True, timeout=timeout)
+    job = follow(store, job.id, poll=poll, quiet=True, timeout=default_timeout if timeout is None else timeout)
     if job.status == "completed":
         return job
     if job.status in ("queued", "running"):

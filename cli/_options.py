@@ -107,7 +107,8 @@ Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the 
                                              file_okay=False, dir_okay=True, resolve_path=True)]
 Format = Annotated[str, typer.Option("--format", help="Which exported generator to load: h5 or savedmodel.")]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Queue the sample job and print its id.")]
-Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Give up waiting after this many seconds.")]
+Timeout = Annotated[Optional[float], typer.Option("--timeout", min=1, show_default=False,
+                                                 help="Give up waiting after this many seconds (default: sample 600, eval 1800).")]
 
 # report, plot, grids, data show
 OutFile = Annotated[Optional[Path], typer.Option(
@@ -116,7 +117,8 @@ OutFile = Annotated[Optional[Path], typer.Option(
 PlotWidth = Annotated[int, typer.Option("--width", min=200, help="Plot width in pixels.")]
 PlotHeight = Annotated[int, typer.Option("--height", min=150, help="Plot height in pixels.")]
 Gif = Annotated[bool, typer.Option("--gif", help="Write the grids as one animated GIF (a frame per recorded epoch).")]
-FrameMs = Annotated[int, typer.Option("--frame-ms", min=10, help="GIF: milliseconds per frame.")]
+FrameMs = Annotated[Optional[int], typer.Option("--frame-ms", min=10, show_default=False,
+                                                help="With --gif: milliseconds per frame (default 400).")]
 RealClasses = Annotated[Optional[str], typer.Option(
     "--classes", "-c", help="Comma list of Fashion-MNIST class names or indices 0-9, e.g. trouser,bag (default: all).")]
 RealN = Annotated[int, typer.Option("--n", min=1, help="Number of images in the grid (the first N of the subset).")]

@@ -19,7 +19,7 @@ def evaluate(
     seed: o.EvalSeed = 0,
     epoch: o.EpochPick = None,
     no_wait: o.EvalNoWait = False,
-    timeout: o.Timeout = 1800.0,
+    timeout: o.Timeout = None,
     json: o.Json = False,
     poll: o.Poll = 0.2,
 ) -> None:
@@ -35,7 +35,8 @@ def evaluate(
     store = service.open_store()
     parent = store.get_job(job_id)
     spec = EvalSpec(n=n, seed=seed, epoch=resolve_epoch(store, parent, epoch))
-    job = queue_and_wait(store, parent, "eval", spec, no_wait=no_wait, json=json, poll=poll, timeout=timeout)
+    job = queue_and_wait(store, parent, "eval", spec, no_wait=no_wait, json=json, poll=poll, timeout=timeout,
+                         default_timeout=1800.0)
     if job is None:
         return
     values = dict(job.result or {})

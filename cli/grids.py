@@ -12,7 +12,7 @@ from ganctl.cli.report import job_folder, training_job, write_file
 
 
 @user_errors
-def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: o.FrameMs = 400,
+def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: o.FrameMs = None,
           json: o.Json = False) -> None:
     """List a training job's per-epoch grid PNGs, or animate them into one GIF (--gif).
 
@@ -21,6 +21,8 @@ def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: 
     """
     if out is not None and not gif:
         raise CliError("--out goes with --gif (the grids themselves are already files)")
+    if frame_ms is not None and not gif:
+        raise CliError("--frame-ms goes with --gif (it times the GIF's frames)")
     store = open_store()
     job, _ = training_job(store, job_id)
     rows = store.grids(job.id, with_png=gif)
@@ -38,7 +40,7 @@ def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: 
     rows = [g for g in rows if g.png]
     if not rows:
         raise CliError(f"job {job.short_id} has no grid pictures in the store")
-    data = grids_gif([g.png for g in rows], duration_ms=frame_ms, labels=[f"epoch {g.epoch}" for g in rows])
+    data = grids_gif([g.png for g in rows], duration_ms=400 if frame_ms is None else frame_ms, labels=[f"epoch {g.epoch}" for g in rows])
     path = write_file(out or job_folder(job).grids_gif, data)
     if json:
         print_json({"job": job.id, "path": str(path), "frames": len(rows),

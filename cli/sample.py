@@ -49,7 +49,7 @@ def sample(
     format: o.Format = "h5",
     epoch: o.EpochPick = None,
     no_wait: o.NoWait = False,
-    timeout: o.Timeout = 600.0,
+    timeout: o.Timeout = None,
     json: o.Json = False,
     poll: o.Poll = 0.05,  # a sample job takes well under a second on a warm worker
     truncation: o.Truncation = None,
@@ -60,6 +60,8 @@ def sample(
     from ganctl.jobs.experiments import resolve_epoch
     from ganctl.jobs.spec import SampleSpec
 
+    if out is not None and no_wait:
+        raise CliError("--out copies the samples once they are made: it does not go with --no-wait")
     if out is not None and out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a folder")
     if epoch is not None and format != "h5":
@@ -75,7 +77,7 @@ def sample(
                       truncation=truncation, interpolate=interpolate,
                       label=picked if isinstance(picked, int) else None, all_classes=picked == "all")
     job = queue_and_wait(store, parent, "sample", spec, no_wait=no_wait, json=json,
-                         poll=poll, timeout=timeout)
+                         poll=poll, timeout=timeout, default_timeout=600.0)
     if job is None:
         return
     result = dict(job.result or {})

@@ -74,6 +74,9 @@ def configurations(sets: dict[str, list[str]], n_random: int | None = None, seed
     if n_random < 2:
         raise ServiceError(f"--random {n_random}: N must be at least 2 (a sweep compares two or more "
                            f"configurations; `ganctl submit` runs one job)")
+    if n_random > len(grid) > 1:  # drawing "5" from 2 would quietly make a grid sweep (1: refused in create)
+        raise ServiceError(f"--random {n_random}: the --set values give {len(grid)} configurations; "
+                           f"draw fewer, or leave --random out for all of them")
     return random.Random(seed).sample(grid, min(n_random, len(grid)))
 
 
@@ -178,6 +181,9 @@ def cancel(store: "Store", sweep_id: str) -> tuple["SweepRow", list["Job"]]:
     from ganctl.jobs.store.repo import IllegalTransition
 
     sweep = store.get_sweep(sweep_id)
+    if all(job.status in FINAL for job in store.sweep_jobs(sweep.id)):  # else it would read "cancelled"
+        raise ServiceError(f"sweep {sweep.id[:8]} is {'cancelled' if sweep.cancelled else 'finished'}: "
+                           f"nothing to cancel")
     store.mark_sweep_cancelled(sweep.id)
     for job in store.sweep_jobs(sweep.id):
         if job.status in ("queued", "running"):

@@ -101,6 +101,8 @@ def _train_job(store, status="completed", artifacts=("h5-generator", "savedmodel
         ("completed", ("h5-generator",), ["--truncation", "x"], "--truncation"),
         ("completed", ("h5-generator",), ["--interpolate", "1"], "--interpolate"),
         ("completed", ("h5-generator",), ["--interpolate", "4", "--n", "65"], "at most 64 images"),
+        ("completed", ("h5-generator",), ["--out", "samples", "--no-wait"], "--out copies the samples once they are made"),
+        ("completed", ("h5-generator",), ["--timeout", "5", "--no-wait"], "--timeout is how long to wait"),
     ],
 )
 def test_sample_refuses_without_artifacts(cli, home, store, status, artifacts, extra, needle):

@@ -54,10 +54,15 @@ def test_sweep_refusals_queue_nothing(cli, home):
     assert_one_line_error(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4",
                               "--set", "seed=1", "--random", "5"), "give one configuration (lr_g=1e-4 seed=1)")
     assert_one_line_error(cli(*base, "--eval-every", "2", "--random", "1"), "--random 1: N must be at least 2 (a sweep compares two or more")
+    assert_one_line_error(cli(*base, "--eval-every", "2", "--random", "3"),
+                          "--random 3: the --set values give 2 configurations; draw fewer")
     assert job_rows(home) == [] and broker_messages(home) == 0
     # Evaluating only the last epoch is a ranking, not a halving: accepted with --keep 1.
     ranked = json.loads(cli(*base, "--eval-every", "4", "--keep", "1", "--json").stdout)
     assert len(ranked["jobs"]) == 2 and len(job_rows(home)) == 2
+    # Cancelling a sweep that has ended would relabel it: refused, its state kept.
+    assert cli("sweep", "cancel", ranked["id"][:8]).exit_code == 0
+    assert_one_line_error(cli("sweep", "cancel", ranked["id"][:8]), f"sweep {ranked['id'][:8]} is cancelled: nothing to cancel")
 
 
 def test_fork_refusals_name_the_option_first(cli, store, home):

@@ -116,10 +116,13 @@ def test_grids_list_and_gif(cli, home, job, tmp_path):
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.n_frames == EPOCHS
         w, h = grid_size(12, 28, 28)
-        assert gif.size == (w, h + LABEL_HEIGHT)
+        assert gif.size == (w, h + LABEL_HEIGHT) and gif.info["duration"] == 400
     out = tmp_path / "anim.gif"
     r = cli("grids", job.id, "--gif", "--out", out, "--frame-ms", 100, "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["frames"] == EPOCHS and out.is_file()
+    with Image.open(out) as gif:
+        assert gif.info["duration"] == 100
+    assert_one_line_error(cli("grids", job.id, "--frame-ms", 100), "--frame-ms goes with --gif")
 
 
 def test_data_show_draws_real_trousers(cli, home, tmp_path):
