@@ -102,7 +102,7 @@ Interpolate = Annotated[Optional[int], typer.Option(
 SampleClass = Annotated[Optional[str], typer.Option(
     "--class", help="Conditional jobs: the class to generate (name, or its index in the job's classes), "
                     "or all: a grid with one row per class, --n columns.", metavar="CLASS")]
-SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed (default: random).")]
+SampleSeed = Annotated[Optional[int], typer.Option("--seed", help="Noise seed (default: a random one, stored with the job: `ganctl status` shows it).")]
 Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also copy the grid and the PNGs into this folder.",
                                              file_okay=False, dir_okay=True, resolve_path=True)]
 Format = Annotated[str, typer.Option("--format", help="Which exported generator to load: h5 or savedmodel.")]
@@ -132,7 +132,8 @@ TagFilter = Annotated[Optional[str], typer.Option("--tag", help="Only jobs with 
 MoreEpochs = Annotated[int, typer.Option("--epochs", "-e", help="How many more epochs to train.")]
 ForkEpochs = Annotated[Optional[int], typer.Option(
     "--epochs", "-e", help="Epochs to train after the start epoch (default: up to the parent's planned end).")]
-FromEpoch = Annotated[Optional[int], typer.Option(
-    "--epoch", help="Start from this epoch's checkpoint (default: the last; kept: the last three and evaluated ones).")]
+FromEpoch = Annotated[Optional[str], typer.Option(
+    "--epoch", help="Start from this epoch's checkpoint, or best (the evaluated epoch of lowest FD); default: the "
+                    "last (kept: the last three and evaluated ones).")]
 EpochPick = Annotated[Optional[str], typer.Option(
     "--epoch", help="best (the evaluated epoch of lowest FD) or N: that epoch's checkpoint instead of the export.")]

@@ -27,7 +27,7 @@ def show(classes: o.RealClasses = None, split: o.Split = "train", n: o.RealN = 1
     names = "+".join(data.CLASS_NAMES[c] for c in subset.classes) if subset.classes else "all"
     path = out or settings().home / "data" / f"real_{split}_{names}_{n}.png"
     png = pictures.real_grid(subset.images, n)
-    path = write_file(path, png)
+    path = write_file(path, png, (".png",))
     if json:
         shown = min(n, len(subset.images))
         rows, cols = pictures.grid_shape(shown)

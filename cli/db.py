@@ -38,5 +38,7 @@ def current(json: o.Json = False) -> None:
     if json:
         print_json({"database": _where(store), "revision": rev, "head": head, "up_to_date": rev == head})
         return
-    note = "up to date" if rev == head else "out of date: run `ganctl db upgrade`"
+    note = "up to date" if rev == head else (
+        "the embedded store upgrades itself at its first use" if store.auto_upgrade
+        else "out of date: run `ganctl db upgrade`")
     typer.echo(f"{_where(store)}: revision {rev or 'none (empty)'}, head {head} ({note})")

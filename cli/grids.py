@@ -41,7 +41,7 @@ def grids(job_id: o.JobId, gif: o.Gif = False, out: o.OutFile = None, frame_ms: 
     if not rows:
         raise CliError(f"job {job.short_id} has no grid pictures in the store")
     data = grids_gif([g.png for g in rows], duration_ms=400 if frame_ms is None else frame_ms, labels=[f"epoch {g.epoch}" for g in rows])
-    path = write_file(out or job_folder(job).grids_gif, data)
+    path = write_file(out or job_folder(job).grids_gif, data, (".gif",))
     if json:
         print_json({"job": job.id, "path": str(path), "frames": len(rows),
                     "epochs": [g.epoch for g in rows], "frame_ms": frame_ms})

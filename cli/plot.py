@@ -26,7 +26,7 @@ def plot(job_id: o.JobId, out: o.OutFile = None, width: o.PlotWidth = 640, heigh
     png = loss_plot_png([e.epoch for e in epochs], [e.d_loss for e in epochs], [e.g_loss for e in epochs],
                         size=(width, height),
                         title=f"job {job.short_id}" + (f" ({arch})" if arch else "") + ": losses per epoch")
-    path = write_file(out or job_folder(job).loss_plot, png)
+    path = write_file(out or job_folder(job).loss_plot, png, (".png",))
     if json:
         print_json({"job": job.id, "path": str(path), "epochs": len(epochs), "width": width, "height": height})
     else:

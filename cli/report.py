@@ -25,7 +25,7 @@ def training_job(store, job_id: str):
         raise CliError(f"job {job.short_id} is a {job.kind} job, not a training job{parent}")
     epochs = store.epochs(job.id)
     if not epochs:
-        raise CliError(f"job {job.short_id} has no epochs yet ({job.status})")
+        raise CliError(f"job {job.short_id} has no epochs " + (f"({job.status})" if job.finished else "yet"))
     return job, epochs
 
 
@@ -36,9 +36,13 @@ def job_folder(job):
     return JobFolder.of(settings().resolved_artifacts_dir, job.id)
 
 
-def write_file(path: Path, data: bytes) -> Path:
+def write_file(path: Path, data: bytes, suffixes: tuple[str, ...]) -> Path:
+    """`data` written atomically to `path`, whose name must end in one of `suffixes` (the format
+    written: a .jpg holding PNG bytes would mislead every viewer)."""
     from ganctl.jobs.layout import write_atomic
 
+    if Path(path).suffix.lower() not in suffixes:
+        raise CliError(f"--out {path}: this writes {suffixes[0][1:].upper()}; give a name ending in {suffixes[0]}")
     try:
         return write_atomic(path, data)
     except OSError as exc:
@@ -104,7 +108,7 @@ def report(job_id: o.JobId, out: o.OutFile = None, json: o.Json = False) -> None
 
     page = render_html(job, epochs, grids, store.artifacts(job.id), metrics=metrics,
                        sample_grid_png=sample_png, lineage=lineage_rows(store, job))
-    path = write_file(out or job_folder(job).report, page.encode("utf-8"))
+    path = write_file(out or job_folder(job).report, page.encode("utf-8"), (".html", ".htm"))
     if json:
         print_json({"job": job.id, "path": str(path), "epochs": len(epochs),
                     "grids": sum(1 for g in grids if g.png), "sample_grid": sample_path,

@@ -84,7 +84,8 @@ def describe(store, job, summary: service.Summary) -> list[tuple[str, str]]:
                 rows.append(("per class", quality.per_class_text(latest.values)))
     else:
         rows.append(("parent", job.parent_id or "-"))
-        rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items())))
+        rows.append(("spec", "  ".join(f"{k} {v}" for k, v in spec.items()  # options left unset: not shown
+                                       if v is not None and v is not False)))
     rows.append(("created", fmt_time(job.created_at)))
     if job.started_at:
         rows.append(("started", fmt_time(job.started_at)))

@@ -109,4 +109,4 @@ def cancel(sweep_id: SweepId, json: o.Json = False) -> None:
         return
     asked = sum(j.status == "running" and j.cancel_requested for j in jobs)
     gone = sum(j.status == "cancelled" for j in jobs)
-    typer.echo(f"sweep {s.short_id}: {gone} job{'s' * (gone != 1)} cancelled, {asked} stopping at their next batch")
+    typer.echo(f"sweep {s.short_id}: {gone} job{'s' * (gone != 1)} cancelled, {asked} stopping at {'its' if asked == 1 else 'their'} next batch")

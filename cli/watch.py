@@ -132,7 +132,7 @@ def follow(store, job_id: str, *, poll: float = 1.0, quiet: bool = False, err: b
                     console.print(f"epoch {e.epoch}/{total}  d_loss {fmt_loss(e.d_loss)}  "
                                   f"g_loss {fmt_loss(e.g_loss)}  {fmt_seconds(e.seconds)}"
                                   + (f"  grid {g}" if g else "")
-                                  + (left_text(left) if e is epochs[-1] else ""))
+                                  + (left_text(left) if e is epochs[-1] else ""), soft_wrap=True)  # paths whole
                     for m in [m for m in fresh if m.epoch == e.epoch]:  # each epoch's figures below it
                         console.print(metrics_line(m), soft_wrap=True)
                 printed = {e.epoch for e in epochs[shown:]}

@@ -246,7 +246,8 @@ REGISTRY: dict[str, ArchInfo] = {
         ),
         ArchInfo(
             name="dcgan64",
-            description="DCGAN paper's 64x64 networks (4x4x512 -> 64x64), for colour image folders",
+            description="DCGAN paper's 64x64 networks (4x4x512 -> 64x64), for colour image folders "
+                        "(Fashion-MNIST too, upscaled to 64x64)",
             source="Radford et al. 2015",
             noise_dim=100, batch_size=128, lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999,
             output="tanh", real_label=1.0, label_noise=0.0, image_shape=(64, 64, 3), sizes=(64,),

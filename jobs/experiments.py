@@ -45,7 +45,7 @@ def _changed(parent: dict, changes: dict) -> dict:
             if v is not None and parent.get(k, fields[k].default if k in fields else None) != v}
 
 
-def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, epoch: int | None = None,
+def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, epoch: int | str | None = None,
              changes: dict[str, Any] | None = None, tags: Iterable[str] = ()) -> "Job":
     """Queue a train job that starts from `parent`'s checkpoint at `epoch` (None: its last) and
     trains `epochs` more, with `changes` to its spec (fork); ServiceError, or the spec's
@@ -67,7 +67,7 @@ def carry_on(store: "Store", parent: "Job", kind: str, *, epochs: int | None, ep
     kept = checkpoint_epochs(parent.id)
     if not kept:
         raise ServiceError(f"job {parent.short_id} has no checkpoint to start from")
-    start = kept[-1] if epoch is None else epoch
+    start = kept[-1] if epoch is None else _epoch_number(store, parent, epoch)
     if start not in kept:
         raise ServiceError(f"job {parent.short_id} has no checkpoint of epoch {start} "
                            f"(kept: {', '.join(map(str, kept))})")
@@ -106,7 +106,7 @@ def extend(store: "Store", job_id: str, epochs: int, tags: Iterable[str] = ()) -
     return carry_on(store, store.get_job(job_id), "extend", epochs=epochs, tags=tags)
 
 
-def fork(store: "Store", job_id: str, *, epoch: int | None = None, epochs: int | None = None,
+def fork(store: "Store", job_id: str, *, epoch: int | str | None = None, epochs: int | None = None,
          changes: dict[str, Any] | None = None, tags: Iterable[str] = ()) -> "Job":
     return carry_on(store, store.get_job(job_id), "fork", epochs=epochs, epoch=epoch, changes=changes, tags=tags)
 
@@ -196,21 +196,25 @@ def checkpoint_format(epoch: int) -> str:
     return f"checkpoint-{epoch:06d}"
 
 
+def _epoch_number(store: "Store", parent: "Job", which: int | str) -> int:
+    """`--epoch best|N` as an epoch number (best: the evaluated epoch of lowest FD)."""
+    if which == "best":
+        best = best_epoch(store, parent.id)
+        if best is None:
+            raise ServiceError(f"job {parent.short_id} has no evaluated epoch (submit with --eval-every N)")
+        return best[0]
+    try:
+        return int(which)
+    except ValueError:
+        raise ServiceError(f"--epoch {which}: give best or an epoch number") from None
+
+
 def resolve_epoch(store: "Store", parent: "Job", which: str | None) -> int | None:
     """`--epoch best|N` of sample / eval: the epoch whose recorded checkpoint to load (None: the
     export). ServiceError when there is no such checkpoint."""
     if which is None:
         return None
-    if which == "best":
-        best = best_epoch(store, parent.id)
-        if best is None:
-            raise ServiceError(f"job {parent.short_id} has no evaluated epoch (submit with --eval-every N)")
-        epoch = best[0]
-    else:
-        try:
-            epoch = int(which)
-        except ValueError:
-            raise ServiceError(f"--epoch {which}: give best or an epoch number") from None
+    epoch = _epoch_number(store, parent, which)
     recorded = sorted(int(a.format.rsplit("-", 1)[1]) for a in store.artifacts(parent.id)
                       if a.format.startswith("checkpoint-"))
     if epoch not in recorded:

@@ -110,6 +110,10 @@ def queue_child(store: "Store", parent: "Job", kind: str, spec: Any) -> "Job":
     to its queue; the queued Job. `spec` is its SampleSpec / EvalSpec."""
     check_source(store, parent, kind, getattr(spec, "format", "h5"))
     check_artifacts()
+    if getattr(spec, "seed", 0) is None:  # drawn here and stored, so that `status` can say how to redraw them
+        import secrets
+
+        spec = spec.model_copy(update={"seed": secrets.randbelow(2**31)})
     job = store.create_job(kind, spec.model_dump(mode="json"), parent_id=parent.id,
                            max_attempts=get_settings().max_attempts)
     publish_or_roll_back(store, job, f"{kind} job")

@@ -73,7 +73,7 @@ def _design_defaults(fields: dict) -> dict:
 
 
 class TrainSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # nan would pass no bound clearly
 
     arch: str = "upsample"
     epochs: int = Field(20, ge=1, le=100_000)
@@ -307,7 +307,7 @@ class TrainSpec(BaseModel):
 class EvalSpec(BaseModel):
     """`ganctl eval`: score n images of a training job's exported generator (noise seed `seed`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # nan would pass no bound clearly
 
     n: int = Field(10_000, ge=50, le=100_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
@@ -315,7 +315,7 @@ class EvalSpec(BaseModel):
 
 
 class SampleSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # nan would pass no bound clearly
 
     n: int = Field(12, ge=1, le=100_000)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)

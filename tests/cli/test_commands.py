@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 
 import pytest
@@ -147,6 +148,11 @@ def test_sample_no_wait_creates_child_and_publishes(cli, home, store):
                             "truncation": None, "interpolate": None, "label": None, "all_classes": False}
     assert broker_messages(home) == 1
     assert [c.id for c in store.children(job.id)] == [data["id"]]
+    assert re.search(r"^spec\s+n 4  seed 3  format h5$", cli("status", data["id"][:8]).stdout, re.M)  # unset: not shown
+    # Without --seed, the seed drawn is stored, so `status` says how to draw the same images again.
+    drawn = json.loads(cli("sample", job.id[:8], "--no-wait", "--json").stdout)["spec"]["seed"]
+    assert isinstance(drawn, int) and re.search(rf"^spec\s+n 12  seed {drawn}  format h5$",
+                                                cli("status", store.children(job.id)[-1].id).stdout, re.M)
 
 
 def test_sample_wait_times_out_without_worker(cli, home, store):

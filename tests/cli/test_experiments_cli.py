@@ -73,12 +73,19 @@ def test_fork_refusals_name_the_option_first(cli, store, home):
     assert_one_line_error(cli("fork", short, "--recipe", "bogus"), "--recipe: unknown recipe 'bogus'")
     assert_one_line_error(cli("fork", short, "--lr-g", "1e-4"),
                           f"from epoch 2, job {short} has no epochs left of its planned 2: give --epochs N")
+    assert_one_line_error(cli("fork", short, "--epoch", "best"), f"job {short} has no evaluated epoch")
+    assert_one_line_error(cli("fork", short, "--epoch", "x"), "--epoch x: give best or an epoch number")
     assert_one_line_error(cli("fork", short, "--epoch", "1", "--recipe", "ema-augment-batch32"),
                           "fork cannot switch EMA on (recipe ema-augment-batch32 with these options has it on)")
     assert job_rows(home) == [(job.id, "train", "completed")] and broker_messages(home) == 0
     forked = cli("fork", short, "--lr-g", "1e-4", "--epochs", "1", "--json")
     assert forked.exit_code == 0, forked.stderr
     assert json.loads(forked.stdout)["spec"]["epochs"] == 3
+    store.record_metrics(job.id, None, 1, 100, {"fd": 50.0}, False)  # epoch 1 evaluated: the best
+    best = cli("fork", short, "--epoch", "best", "--lr-g", "1e-4", "--json")
+    assert best.exit_code == 0, best.stderr
+    best = json.loads(best.stdout)["id"]
+    assert store.link_of(best).start_epoch == 1
 
 
 def test_compare_shows_what_each_job_trains_with(cli, store, home):

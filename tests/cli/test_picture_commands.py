@@ -205,6 +205,11 @@ def test_bad_ids_and_jobs_without_epochs_are_one_line_errors(cli, store, job, ar
 def test_other_errors(cli, job, tmp_path):
     assert_one_line_error(cli("grids", job.id, "--out", tmp_path / "x.gif"), "--gif")
     assert_one_line_error(cli("plot", job.id, "--width", 10), "--width")
+    jpg = tmp_path / "p.jpg"  # PNG bytes under another format's name would mislead a viewer
+    assert_one_line_error(cli("plot", job.id, "--out", jpg), f"--out {jpg}: this writes PNG; give a name ending in .png")
+    assert_one_line_error(cli("grids", job.id, "--gif", "--out", tmp_path / "a.png"), "this writes GIF")
+    assert_one_line_error(cli("report", job.id, "--out", tmp_path / "r.txt"), "this writes HTML")
+    assert not jpg.exists()
     assert_one_line_error(cli("data", "show", "--classes", "nope"), "unknown class")
     assert_one_line_error(cli("data", "show", "--split", "nope"), "unknown split")
 
