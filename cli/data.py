@@ -39,4 +39,6 @@ def show(classes: o.RealClasses = None, split: o.Split = "train", n: o.RealN = 1
                     "width": width, "height": height, "describe": subset.describe()})
     else:
         typer.echo(subset.describe())
+        if n > len(subset.images):
+            typer.echo(f"showing all {len(subset.images)} images (--n {n} asked for more)")
         typer.echo(str(path))

@@ -36,7 +36,7 @@ def sweep(
     epochs: o.Epochs = 20,
     eval_every: o.EvalEvery = 0,
     eval_n: o.TrainEvalN = 1000,
-    classes: o.Classes = None,
+    classes: o.RealClasses = None,  # sweeps train on Fashion-MNIST
     split: o.Split = "train",
     limit: o.DataLimit = None,
     batch_size: o.BatchSize = None,

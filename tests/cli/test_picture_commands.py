@@ -146,6 +146,8 @@ def test_data_show_draws_real_trousers(cli, home, tmp_path):
         assert np.array_equal(pixels[y:y + 112:4, x:x + 112:4], real)
     r = cli("data", "show", "--classes", "trouser")
     assert r.exit_code == 0 and (home / "data" / "real_train_trouser_12.png").is_file()
+    r = cli("data", "show", "--classes", "trouser", "--split", "test", "--n", 1001)
+    assert r.exit_code == 0 and "showing all 1000 images (--n 1001 asked for more)" in r.stdout
 
 
 def _executable(folder, name):
