@@ -81,6 +81,31 @@ def _all_layers(model) -> list:
     return out
 
 
+def exact_dropout(model) -> None:
+    """Mixed precision: each Dropout layer of `model` draws 16 integer bits per decision instead of
+    Keras' uniform in the layer's dtype. A bfloat16 uniform has 7 bits, so Keras' rate 0.4 drops
+    40.6% while scaling by 1/0.6 (kept activations 1% low on average), and that draw is much of
+    upsample's discriminator time (docs/BENCHMARKS.md). Here the rate holds to 1/65536. Only the
+    training call changes: the saved layers are Keras' Dropout. float32 keeps Keras' draw (the
+    seed recipe's pinned losses)."""
+    import types
+
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is None:
+            layer.call = types.MethodType(_dropout_16bit, layer)
+
+
+def _dropout_16bit(layer, inputs, training=False):
+    if not training or layer.rate == 0:
+        return inputs
+    n = tf.size(inputs)  # two 16-bit decisions from each 32-bit draw
+    bits = tf.random.stateless_uniform([(n + 1) // 2], layer.seed_generator.next(), minval=None, maxval=None,
+                                       dtype=tf.uint32)
+    halves = tf.cast(tf.reshape(tf.bitcast(bits, tf.uint16), [-1])[:n], tf.int32)
+    keep = tf.reshape(halves >= round(layer.rate * 65536), tf.shape(inputs))
+    return inputs * tf.cast(keep, inputs.dtype) * tf.cast(1.0 / (1.0 - layer.rate), inputs.dtype)
+
+
 def joint_d_call(discriminator) -> bool:
     """Whether D may score reals and fakes in one call on their concatenation: only when no layer
     sees the batch as a whole or draws per-call randomness. BatchNorm would mix the two halves'
@@ -133,6 +158,8 @@ class GAN:
         elif self.classes:  # after spectral norm: the projection's embedding is not normalised
             self.discriminator = conditional.discriminator(self.discriminator, self.classes,
                                                            class_head=spec.class_loss > 0)
+        if precision != "fp32":
+            exact_dropout(self.discriminator)
         self._class_loss = float(spec.class_loss) if self.classes else 0.0
         # The EMA generator: same builder, the raw weights copied in; never trained directly.
         self.ema_generator = None
