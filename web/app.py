@@ -49,10 +49,23 @@ def _is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError) or "StoreError" in {c.__name__ for c in type(exc).__mro__}
 
 
+def whole(body: dict, key: str, default: int | None = None) -> int:
+    """body[key] as a whole number (2, 2.0 or "2"); a one-line ServiceError for null, 2.5, "abc", [1]."""
+    from pydantic import TypeAdapter, ValidationError
+
+    value = body.get(key, default)
+    try:
+        return TypeAdapter(int).validate_python(value)
+    except ValidationError:
+        raise service.ServiceError(f"{key}: give a whole number, not {value!r}") from None
+
+
 def fork_args(body: dict) -> dict:
-    """`POST .../fork`'s body as experiments.fork's arguments: `epoch` (start), `epochs` (to train)
-    and spec options to change ({"lr_g": 1e-4}), which the fork validates as `ganctl fork` does."""
-    args = {k: int(body[k]) for k in ("epoch", "epochs") if body.get(k) is not None}
+    """`POST .../fork`'s body as experiments.fork's arguments: `epoch` (start: a number or "best"),
+    `epochs` (to train) and spec options to change ({"lr_g": 1e-4}), which the fork validates as
+    `ganctl fork` does."""
+    args = {k: body[k] if (k, body[k]) == ("epoch", "best") else whole(body, k)
+            for k in ("epoch", "epochs") if body.get(k) is not None}
     return args | {"changes": {k: v for k, v in body.items() if k not in ("epoch", "epochs")}}
 
 
@@ -93,8 +106,8 @@ def create_app(cfg: Config) -> Starlette:
     shared = Shared(cfg.every)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 
-    def page(name: str, **ctx) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(statuses=STATUSES, **ctx))
+    def page(name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(statuses=STATUSES, **ctx), status_code=status_code)
 
     async def read(fn, *args):
         try:
@@ -108,8 +121,13 @@ def create_app(cfg: Config) -> Starlette:
     # ------------------------------------------------------------------ pages
     async def jobs_page(request: Request):
         q = request.query_params
-        return page("jobs.html", title="jobs", status=q.get("status", ""), arch=q.get("arch", ""),
-                    tag=q.get("tag", ""), sweep=q.get("sweep", ""))
+        try:  # a bad filter: said on the page, beside the form to fix it (the stream would only fail)
+            await read(data.jobs, *_filters(request))
+            problem = None
+        except HTTPException as exc:
+            problem = exc.detail
+        return page("jobs.html", status_code=400 if problem else 200, title="jobs", problem=problem,
+                    status=q.get("status", ""), arch=q.get("arch", ""), tag=q.get("tag", ""), sweep=q.get("sweep", ""))
 
     async def job_page(request: Request):
         job = await read(data.job, _job_id(request))
@@ -174,10 +192,10 @@ def create_app(cfg: Config) -> Starlette:
         if not isinstance(body, dict):
             return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
         calls = {"cancel": lambda: service.cancel(cfg.store, job_id),
-                 "sample": lambda: service.queue_sample(cfg.store, job_id, n=int(body.get("n", 12)),
-                                                        seed=body.get("seed")),
-                 "eval": lambda: service.queue_eval(cfg.store, job_id, n=int(body.get("n", 10_000))),
-                 "extend": lambda: experiments.extend(cfg.store, job_id, epochs=int(body.get("epochs", 0))),
+                 "sample": lambda: service.queue_sample(cfg.store, job_id, n=whole(body, "n", 12),
+                                                        seed=None if body.get("seed") is None else whole(body, "seed")),
+                 "eval": lambda: service.queue_eval(cfg.store, job_id, n=whole(body, "n", 10_000)),
+                 "extend": lambda: experiments.extend(cfg.store, job_id, epochs=whole(body, "epochs", 0)),
                  "fork": lambda: experiments.fork(cfg.store, job_id, **fork_args(body))}
         try:
             job = await run_in_threadpool(calls[what])

@@ -2,7 +2,7 @@
 /artifacts/ URLs. Plain functions of (store, root): called in a thread by the async routes."""
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ganctl.jobs import experiments, service, sweeps
 from ganctl.web.security import artifact_url
@@ -18,8 +18,8 @@ def job(store, root: Path, job_id: str) -> dict:
     d = service.job_details(store, job_id)
     for g in d["grids"]:
         g["url"] = artifact_url(root, g["path"])
-    for a in d["artifacts"]:
-        a["url"] = artifact_url(root, a["path"])
+    for a in d["artifacts"]:  # a folder (a SavedModel, a sample's images/) has no download: its path is shown
+        a["url"] = artifact_url(root, a["path"]) if PurePosixPath(a["path"]).suffix else None
     for c in d["children"]:
         c["grid_url"] = artifact_url(root, (c.get("result") or {}).get("grid"))
     d["lineage"] = experiments.lineage(store, store.get_job(job_id)) if d["kind"] == "train" else None

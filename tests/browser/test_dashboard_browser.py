@@ -131,6 +131,21 @@ def test_dashboard_live_in_chromium(chromium, served):
     page.js("document.getElementById('cancel').click()")
     page.wait("document.getElementById('status').textContent === 'cancelled'", 120, "cancelled")
 
+    # a value the option cannot take is refused by name, not sent as null (the parent's lr)
+    page.goto(f"{base}/jobs/{job_id}")
+    page.js("document.getElementById('fork-epoch').value = '2'; document.getElementById('fork-lr-g').value = 'abc';"
+            "document.getElementById('fork').click()")
+    text = page.wait("(t => t.startsWith('refused') && t)(document.getElementById('action-result').textContent)",
+                     30, "the fork's refusal")
+    assert text.startswith("refused: lr_g: Input should be a valid number"), text
+
+    # a token kept from before a restart of `ganctl ui` is stale: refused, forgotten, and the page says so
+    page.js("localStorage.setItem('ganctl-token', 'from-an-earlier-start')")
+    page.goto(f"{base}/jobs/{job_id}")
+    page.js("document.getElementById('sample').click()")
+    page.wait("document.getElementById('token-state').textContent.startsWith('token refused')", 30, "the stale token")
+    assert page.js("localStorage.getItem('ganctl-token')") is None
+
     # without the token: refused, on the page and from a script
     page.js("localStorage.clear()")
     page.goto(f"{base}/jobs/{job_id}")

@@ -41,6 +41,29 @@ def test_api_lists_and_shows_jobs(env):
     assert client.get(f"/api/jobs/{job.id.upper()}").status_code == 404  # not canonical
 
 
+def test_a_bad_filter_is_said_on_the_jobs_page(env):
+    client, _, _ = env
+    for query, says in (("status=bogus", "unknown status &#39;bogus&#39;"), ("arch=nosuch", "unknown arch &#39;nosuch&#39;"),
+                        ("limit=abc", "limit must be a whole number")):
+        r = client.get(f"/?{query}")
+        assert r.status_code == 400 and f'<p id="error">{says}' in r.text, (query, r.text[-400:])
+        assert "Dashboard.jobsPage()" not in r.text  # no stream that could only fail
+    assert "Dashboard.jobsPage()" in client.get("/?status=queued").text
+
+
+def test_a_folder_artifact_shows_its_path_not_a_broken_link(env, tmp_path):
+    client, store, job = env
+    from ganctl.jobs.store.repo import ArtifactRow
+
+    job = store.claim(job.id, worker="w@h", gpu=None, lease_s=60)
+    base = tmp_path / "artifacts" / job.id / "export"  # the env's artifacts root
+    store.record_artifacts(job.id, job.attempts, [ArtifactRow("h5-generator", f"{base}/generator.h5", 10, "a" * 64),
+                                                  ArtifactRow("savedmodel-generator", f"{base}/generator_savedmodel",
+                                                              20, "b" * 64)])
+    urls = {a["format"]: a["url"] for a in client.get(f"/api/jobs/{job.id}").json()["artifacts"]}
+    assert urls == {"h5-generator": f"/artifacts/{job.id}/export/generator.h5", "savedmodel-generator": None}
+
+
 def test_user_text_is_escaped(env):
     client, _, job = env
     page = client.get(f"/jobs/{job.id}").text

@@ -50,7 +50,13 @@ def test_refusals_are_one_line_and_queue_nothing(env):
     count = len(store.list_jobs(limit=0))
     for what, body, says in (("fork", {"arch": "upsample"}, "--arch"), ("fork", {"epoch": 7}, "epoch 7"),
                              ("fork", {"class_dims": 10}, "--class-dims"),  # the checkpoint's G fixes it
-                             ("extend", {"epochs": 0}, "at least 1"), ("extend", {"epochs": "x"}, "")):
+                             ("extend", {"epochs": 0}, "at least 1"), ("extend", {"epochs": "x"}, ""),
+                             ("extend", {"epochs": None}, "epochs: give a whole number, not None"),
+                             ("sample", {"n": None}, "n: give a whole number"), ("sample", {"n": [1]}, "n: give"),
+                             ("sample", {"n": "abc"}, "n: give a whole number, not 'abc'"),
+                             ("fork", {"epoch": 1, "lr_g": "abc"}, "lr_g: Input should be a valid number"),
+                             ("fork", {"epoch": "best"}, "has no evaluated epoch"),
+                             ("fork", {"epochs": 2.5}, "epochs: give a whole number, not 2.5")):
         r = client.post(f"/api/jobs/{job.id}/{what}", headers=HEADERS, json=body)
         assert r.status_code == 400 and says in r.json()["error"], (what, body, r.text)
         assert "\n" not in r.json()["error"]

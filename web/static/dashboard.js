@@ -29,6 +29,7 @@
 
   function listen(url, onState) {
     var live = $("live");
+    live.textContent = "connecting…";  // only pages that listen say so (an error page does not)
     var source = new EventSource(url);  // reconnects by itself after a broken stream
     source.addEventListener("open", function () { live.textContent = "live"; live.className = "ok"; });
     source.addEventListener("error", function () { live.textContent = "reconnecting…"; live.className = "muted"; });
@@ -36,15 +37,25 @@
     source.addEventListener("problem", function (ev) { live.textContent = JSON.parse(ev.data).error; });
     return source;
   }
-  function showToken() {
+  function showToken(why) {
     var t = $("token-state");
-    if (t) t.textContent = token() ? "token set: actions enabled" : "no token: read-only (open the URL `ganctl ui` printed)";
+    if (t) t.textContent = why || (token() ? "token set: actions enabled"
+                                            : "no token: read-only (open the URL `ganctl ui` printed)");
   }
 
   function post(path, body) {
     return fetch(path, {method: "POST", headers: {"Content-Type": "application/json", "X-Ganctl-Token": token()},
                         body: JSON.stringify(body || {})})
-      .then(function (r) { return r.json().then(function (d) { return {ok: r.ok, data: d}; }); });
+      .then(function (r) {
+        return r.json().then(function (d) {
+          if (r.status === 403 && token() && /needs the token/.test(d.error || "")) {
+            // Each `ganctl ui` start makes a new token: the one kept from before a restart is stale.
+            localStorage.removeItem(KEY);
+            showToken("token refused (a restarted `ganctl ui` prints a new one): open the URL it printed");
+          }
+          return {ok: r.ok, data: d};
+        });
+      });
   }
 
   function row(cells) {
@@ -221,16 +232,24 @@
           }
         });
       }
+      // A field as typed: a number where it reads as one, else the text, which the server refuses by
+      // name (Number("abc") is NaN, which JSON sends as null: the option would be silently dropped).
+      function field(name) {
+        var text = $(name).value.trim(), n = Number(text);
+        return text !== "" && isFinite(n) ? n : text;
+      }
       function forkBody() {
-        var body = {}, epoch = $("fork-epoch").value.trim(), lr = $("fork-lr-g").value.trim();
-        if (epoch) body.epoch = Number(epoch);
-        if (lr) body.lr_g = Number(lr);
+        var body = {};
+        ["epoch", "epochs", "lr_g"].forEach(function (key) {
+          var value = field("fork-" + key.replace("_", "-"));
+          if (value !== "") body[key] = value;
+        });
         return body;
       }
       $("cancel").addEventListener("click", function () { act("cancel"); });
-      $("sample").addEventListener("click", function () { act("sample", {n: Number($("sample-n").value)}); });
-      $("eval").addEventListener("click", function () { act("eval", {n: Number($("eval-n").value)}); });
-      $("extend").addEventListener("click", function () { act("extend", {epochs: Number($("extend-epochs").value)}); });
+      $("sample").addEventListener("click", function () { act("sample", {n: field("sample-n")}); });
+      $("eval").addEventListener("click", function () { act("eval", {n: field("eval-n")}); });
+      $("extend").addEventListener("click", function () { act("extend", {epochs: field("extend-epochs")}); });
       $("fork").addEventListener("click", function () { act("fork", forkBody()); });
 
       listen("/events/jobs/" + id, function (j) {
