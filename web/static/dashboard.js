@@ -128,7 +128,7 @@
           var best = num(r.best_fd, 1) + (r.best_epoch === null ? "" : " (epoch " + r.best_epoch + ")");
           var tr = row([link("/jobs/" + r.id, r.id.slice(0, 8)), r.status].concat(
             keys.map(function (k) { return r.options[k]; }),
-            [r.epochs, num(r.fd, 1), best, num(r.kid), num(r.recall), num(r.seconds, 0)]));
+            [r.epochs + "/" + (r.total_epochs || "?"), num(r.fd, 1), best, num(r.kid), num(r.recall), num(r.seconds, 0)]));
           tr.dataset.id = r.id;
           body.appendChild(tr);
         });
@@ -283,7 +283,7 @@
             q.appendChild(row(["epoch", j.quality.epoch === null ? "on demand" : j.quality.epoch]));
             Object.keys(j.quality.values).sort().forEach(function (k) {
               var v = j.quality.values[k];
-              q.appendChild(row([k, typeof v === "number" ? num(v) : JSON.stringify(v)]));
+              q.appendChild(row([k, Number.isInteger(v) ? String(v) : typeof v === "number" ? num(v) : JSON.stringify(v)]));
             });
           } else q.appendChild(row(["no quality figures yet (--eval-every, or eval below)"]));
           var kids = $("children");
