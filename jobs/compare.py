@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ganctl.jobs.jsonsafe import jsonable
 from ganctl.jobs.service import ServiceError
+from ganctl.jobs.spec import trains_with
 
 if TYPE_CHECKING:
     from ganctl.jobs.store.repo import Store
@@ -29,7 +29,7 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
     if any(j.kind != "train" for j in jobs):
         raise ServiceError("compare training jobs only: " + ", ".join(f"{j.short_id} is a {j.kind} job"
                                                                       for j in jobs if j.kind != "train"))
-    trains = {j.id: _trains_with(j.spec or {}) for j in jobs}
+    trains = {j.id: trains_with(j.spec or {}) for j in jobs}
     keys = sorted({k for j in jobs for k in trains[j.id]} - {"epochs"})  # epochs: a column of its own
     differ = [k for k in keys if len({repr(trains[j.id].get(k)) for j in jobs}) > 1]
     rows = []
@@ -46,25 +46,6 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
                      "kid": last.get("kid"), "recall": last.get("recall"),
                      "seconds": _seconds(store, j.id, reached) if reached else None})
     return {"differ": differ, "jobs": rows}
-
-
-def _trains_with(spec: dict) -> dict:
-    """A stored spec as the job trains: the defaults it leaves out filled in, and the learning
-    rates, betas and batch its recipe or architecture gives, so that a value left to the recipe
-    and the same value given differ in nothing."""
-    from ganctl.jobs import archs, recipes
-    from ganctl.jobs.spec import TrainSpec
-
-    try:
-        parsed = TrainSpec.model_validate(spec)
-    except ValueError:  # a spec this version cannot read: compare what was stored
-        return dict(spec)
-    recipe, info = parsed.training, archs.get(parsed.arch)
-    out = {key: getattr(parsed, key) for key in TrainSpec.model_fields}  # the dump leaves some defaults out
-    for key in recipes.SWITCHES:
-        value = getattr(recipe, key)
-        out[key] = value if value is not None else getattr(info, key)
-    return jsonable(out | {"batch_size": parsed.effective_batch_size})
 
 
 def _seconds(store: "Store", job_id: str, upto: int, depth: int = 0) -> float:

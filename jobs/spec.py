@@ -304,6 +304,24 @@ class TrainSpec(BaseModel):
         return self.info.label_noise if self.label_noise is None else self.label_noise
 
 
+def trains_with(spec: dict) -> dict:
+    """A stored train spec as the job trains: the defaults it leaves out filled in, and the learning
+    rates, betas and batch its recipe or architecture gives (None in the spec), so that a value left
+    to the recipe and the same value given read alike (`ganctl compare`, the job page)."""
+    from ganctl.jobs.jsonsafe import jsonable
+
+    try:
+        parsed = TrainSpec.model_validate(spec)
+    except ValueError:  # a spec this version cannot read: what was stored
+        return dict(spec)
+    recipe, info = parsed.training, archs.get(parsed.arch)
+    out = {key: getattr(parsed, key) for key in TrainSpec.model_fields}  # the dump leaves some defaults out
+    for key in recipes.SWITCHES:
+        value = getattr(recipe, key)
+        out[key] = value if value is not None else getattr(info, key)
+    return jsonable(out | {"batch_size": parsed.effective_batch_size, "label_noise": parsed.effective_label_noise})
+
+
 class EvalSpec(BaseModel):
     """`ganctl eval`: score n images of a training job's exported generator (noise seed `seed`)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from ganctl.jobs import experiments, service, sweeps
+from ganctl.jobs.spec import trains_with
 from ganctl.web.security import artifact_url
 
 
@@ -23,6 +24,7 @@ def job(store, root: Path, job_id: str) -> dict:
     for c in d["children"]:
         c["grid_url"] = artifact_url(root, (c.get("result") or {}).get("grid"))
     d["lineage"] = experiments.lineage(store, store.get_job(job_id)) if d["kind"] == "train" else None
+    d["trains_with"] = trains_with(d["spec"] or {}) if d["kind"] == "train" else {}  # for options left unset
     d["grid_url"] = artifact_url(root, (d.get("result") or {}).get("grid")) if d["kind"] == "sample" else None
     return d
 

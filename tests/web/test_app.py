@@ -64,6 +64,15 @@ def test_a_folder_artifact_shows_its_path_not_a_broken_link(env, tmp_path):
     assert urls == {"h5-generator": f"/artifacts/{job.id}/export/generator.h5", "savedmodel-generator": None}
 
 
+def test_the_job_page_shows_what_an_unset_option_trains_with(env):
+    client, store, _ = env
+    job = store.create_job("train", {"arch": "dcgan", "epochs": 2, "recipe": "ema-augment-batch32", "lr_g": None,
+                                     "batch_size": None}, total_epochs=2)
+    page = " ".join(client.get(f"/jobs/{job.id}").text.split())
+    assert '<th>lr_g</th><td>0.0002 <span class="muted">(default)</span>' in page
+    assert '<th>batch_size</th><td>32 <span class="muted">(default)</span>' in page  # the recipe's, not dcgan's 128
+
+
 def test_user_text_is_escaped(env):
     client, _, job = env
     page = client.get(f"/jobs/{job.id}").text
