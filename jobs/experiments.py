@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ganctl.jobs import service
 from ganctl.jobs.config import get_settings
 from ganctl.jobs.layout import JobFolder
-from ganctl.jobs import service
 from ganctl.jobs.service import ServiceError, publish_or_roll_back
 
 if TYPE_CHECKING:

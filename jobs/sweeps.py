@@ -194,20 +194,11 @@ def cancel(store: "Store", sweep_id: str) -> tuple["SweepRow", list["Job"]]:
     return sweep, store.sweep_jobs(sweep.id)
 
 
-def _shown(spec: dict, key: str):
-    """A swept field of a job as it trains: a stored spec leaves out the fields at their defaults."""
-    from ganctl.jobs.spec import TrainSpec
-
-    if key in spec:
-        return spec[key]
-    if key == "cluster_layers" and not spec.get("clusters"):
-        return "-"  # a clusters=0 cell: no clusters, so no layers to give them
-    field = TrainSpec.model_fields.get(key)
-    return None if field is None else field.default
-
-
 def ranking(store: "Store", sweep_id: str) -> dict:
-    """The sweep and its jobs, best first: lowest best FD, then most epochs; JSON-safe."""
+    """The sweep and its jobs, best first: lowest best FD, then most epochs; JSON-safe. A job's
+    configuration is its swept fields as it trains (cluster_layers "-" where it has no clusters)."""
+    from ganctl.jobs.spec import trains_with
+
     sweep = store.get_sweep(sweep_id)
     sets = sweep.spec.get("sets") or {}
     rows = []
@@ -216,7 +207,9 @@ def ranking(store: "Store", sweep_id: str) -> dict:
                if m.epoch is not None and m.values.get("fd") is not None]
         epochs = store.epochs(job.id)
         best = min(fds, key=lambda t: t[1]) if fds else (None, None)
-        rows.append({"job": job.id, "config": {k: _shown(job.spec or {}, k) for k in sets},
+        trained = trains_with(job.spec or {})  # a stored spec leaves out the fields at their defaults
+        config = {k: "-" if k == "cluster_layers" and not trained.get("clusters") else trained.get(k) for k in sets}
+        rows.append({"job": job.id, "config": config,
                      "epochs": epochs[-1].epoch if epochs else 0, "total_epochs": job.total_epochs,
                      "best_fd": best[1], "best_epoch": best[0], "state": job.status,
                      "reason": job.error if job.status in ("stopped", "failed", "cancelled") else None})
