@@ -28,7 +28,7 @@ def compare(ids: Ids = None, sweep: o.SweepFilter = None, html: Html = None, jso
         from ganctl.cli.report import write_file
         from ganctl.jobs.compare_page import render
 
-        data["html"] = str(write_file(html, render(store, data).encode("utf-8"), (".html", ".htm")))
+        data["html"] = str(write_file(html, render(store, data).encode("utf-8"), (".html", ".htm"), "--html"))
     if json:
         print_json(data)
         return

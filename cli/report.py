@@ -36,13 +36,13 @@ def job_folder(job):
     return JobFolder.of(settings().resolved_artifacts_dir, job.id)
 
 
-def write_file(path: Path, data: bytes, suffixes: tuple[str, ...]) -> Path:
-    """`data` written atomically to `path`, whose name must end in one of `suffixes` (the format
-    written: a .jpg holding PNG bytes would mislead every viewer)."""
+def write_file(path: Path, data: bytes, suffixes: tuple[str, ...], flag: str = "--out") -> Path:
+    """`data` written atomically to `path` (given by `flag`), whose name must end in one of
+    `suffixes` (the format written: a .jpg holding PNG bytes would mislead every viewer)."""
     from ganctl.jobs.layout import write_atomic
 
     if Path(path).suffix.lower() not in suffixes:
-        raise CliError(f"--out {path}: this writes {suffixes[0][1:].upper()}; give a name ending in {suffixes[0]}")
+        raise CliError(f"{flag} {path}: this writes {suffixes[0][1:].upper()}; give a name ending in {suffixes[0]}")
     try:
         return write_atomic(path, data)
     except OSError as exc:

@@ -25,6 +25,14 @@ def test_compare_html_page(cli, store, tmp_path):
     assert "<b>x</b>" not in page  # user text stays text (and note is not an option that differs)
 
 
+def test_compare_html_refuses_another_format(cli, store, tmp_path):
+    a, b = two_finished_jobs(store)
+    out = tmp_path / "c.pdf"
+    res = cli("compare", a[:8], b[:8], "--html", out)
+    assert res.exit_code == 2 and res.stderr.strip() == f"error: --html {out}: this writes HTML; give a name ending in .html"
+    assert not out.exists()
+
+
 def test_compare_html_refuses_one_job(cli, store, tmp_path):
     a, _ = two_finished_jobs(store)
     res = cli("compare", a[:8], "--html", tmp_path / "c.html")
