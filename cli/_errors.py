@@ -36,14 +36,12 @@ OPTION_FOR_FIELD = {
 
 def one_line(exc: BaseException) -> str:
     """The first, most useful line of an exception, for a human (a validation error names its flag)."""
-    from ganctl.jobs.service import validation_error
+    from ganctl.jobs.service import one_line as plain, validation_error
 
     if (parts := validation_error(exc)) is not None:
         field, msg = parts
         where = OPTION_FOR_FIELD.get(field, field)
         return f"{where}: {msg}" if where else msg
-    from ganctl.jobs.service import one_line as plain
-
     return plain(exc)
 
 

@@ -40,17 +40,21 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
         epochs = store.epochs(j.id)
         link = store.link_of(j.id)  # an extension or fork starts at its parent's epoch
         reached = epochs[-1].epoch if epochs else link.start_epoch if link is not None else 0
+        seconds = None
+        if reached:  # its own epochs, and its parent's up to where it started
+            seconds = sum(e.seconds for e in epochs) + (_seconds(store, link.parent_id, link.start_epoch)
+                                                        if link is not None else 0.0)
         rows.append({"id": j.id, "status": j.status, "options": {k: trains[j.id].get(k) for k in differ},
                      "epochs": reached, "total_epochs": j.total_epochs, "fd": last.get("fd"),
                      "best_fd": best.values["fd"] if best else None, "best_epoch": best.epoch if best else None,
                      "kid": last.get("kid"), "recall": last.get("recall"),
-                     "seconds": _seconds(store, j.id, reached) if reached else None})
+                     "seconds": seconds})
     return {"differ": differ, "jobs": rows}
 
 
 def _seconds(store: "Store", job_id: str, upto: int, depth: int = 0) -> float:
-    """Training seconds to reach epoch `upto`: an extension's or fork's own epochs plus its
-    parent's up to the epoch it started from."""
+    """Training seconds of job `job_id`'s epochs up to `upto`, plus its own parent's up to the
+    epoch it started from (an extension of an extension: each ancestor's share)."""
     own = sum(e.seconds for e in store.epochs(job_id) if e.epoch <= upto)
     link = store.link_of(job_id)
     if link is None or depth > 50:

@@ -181,11 +181,12 @@ def cancel(store: "Store", sweep_id: str) -> tuple["SweepRow", list["Job"]]:
     from ganctl.jobs.store.repo import IllegalTransition
 
     sweep = store.get_sweep(sweep_id)
-    if all(job.status in FINAL for job in store.sweep_jobs(sweep.id)):  # else it would read "cancelled"
+    jobs = store.sweep_jobs(sweep.id)
+    if all(job.status in FINAL for job in jobs):  # else it would read "cancelled"
         raise ServiceError(f"sweep {sweep.id[:8]} is {'cancelled' if sweep.cancelled else 'finished'}: "
                            f"nothing to cancel")
     store.mark_sweep_cancelled(sweep.id)
-    for job in store.sweep_jobs(sweep.id):
+    for job in jobs:
         if job.status in ("queued", "running"):
             try:
                 store.request_cancel(job.id)
