@@ -1,5 +1,6 @@
 """`ganctl sweep`: queue a sweep (a grid or random draws of --set values, successive halving on FD);
-`sweep status` its ranking, `sweep cancel` its jobs. Thin: jobs/sweeps.py does the work."""
+`sweep list` the sweeps, `sweep status` one's ranking, `sweep cancel` its jobs. Thin: jobs/sweeps.py
+does the work."""
 from __future__ import annotations
 
 from typing import Annotated, Optional
@@ -9,7 +10,7 @@ import typer
 from ganctl.cli import _options as o
 from ganctl.jobs import recipes
 from ganctl.cli._errors import user_errors
-from ganctl.cli._output import print_json
+from ganctl.cli._output import fmt_time, print_json
 from ganctl.cli._quality_text import num
 
 app = typer.Typer(help="Sweeps: many jobs over a grid of options; successive halving stops the worse early.",
@@ -66,6 +67,45 @@ def sweep(
 
 def _config_text(config: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in config.items())
+
+
+def sets_text(sets: dict) -> str:
+    """A sweep's --set values as given: lr_g=1e-4,2e-4 loss=bce,hinge."""
+    return " ".join(f"{k}={','.join(map(str, v))}" for k, v in sets.items())
+
+
+@app.command("list")
+@user_errors
+def list_sweeps(limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many sweeps.")] = 20,
+                json: o.Json = False) -> None:
+    """The newest sweeps: state, what each sweeps, its jobs by state and its best FD so far."""
+    from datetime import datetime
+
+    from ganctl.jobs import service, sweeps
+
+    rows = sweeps.overview(service.open_store(), limit)
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no sweeps yet: `ganctl sweep --set KEY=V1,V2 ...`")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("sweep", "created", "state", "arch", "epochs", "swept", "jobs", "best FD"):
+        table.add_column(col, no_wrap=col not in ("swept", "jobs"), justify="right" if col in ("epochs", "best FD") else "left")
+    for r in rows:
+        best = r["best"]
+        table.add_row(r["id"][:8], fmt_time(datetime.fromisoformat(r["created_at"])), r["state"], r["arch"] or "-",
+                      str(r["epochs"] or "-"), sets_text(r["sets"]) + (f" ({r['random']} drawn)" if r["random"] else ""),
+                      f"{r['jobs']}: " + ", ".join(f"{n} {state}" for state, n in r["states"].items()),
+                      "-" if best is None else f"{num(best['fd'])} ({best['job'][:8]}, epoch {best['epoch']})")
+    console.print(table)
 
 
 @app.command("status")

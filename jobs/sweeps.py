@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SWEPT_NOT = ("epochs", "eval_every", "dataset", "arch")  # one value per sweep: given as plain options
 FINAL = ("completed", "failed", "cancelled", "stopped")
+_ORDER = ("running", "queued", *FINAL)  # how a sweep's job states are counted out
 
 
 def parse_keep(text: str) -> float:
@@ -217,11 +218,30 @@ def ranking(store: "Store", sweep_id: str) -> dict:
     rows.sort(key=lambda r: (r["best_fd"] is None, r["best_fd"] if r["best_fd"] is not None else 0, -r["epochs"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
-    states = {r["state"] for r in rows}
-    state = "cancelled" if sweep.cancelled and states <= set(FINAL) else (
-        "finished" if states <= set(FINAL) else "running")
-    return {"id": sweep.id, "state": state, "keep": sweep.keep, "sets": sets, "created_at": sweep.created_at.isoformat(),
-            "jobs": rows}
+    return {"id": sweep.id, "state": _state(sweep, [r["state"] for r in rows]), "keep": sweep.keep, "sets": sets,
+            "created_at": sweep.created_at.isoformat(), "jobs": rows}
+
+
+def _state(sweep: "SweepRow", statuses: list[str]) -> str:
+    """running while a job of it has not ended; then cancelled (if it was) or finished."""
+    if not set(statuses) <= set(FINAL):
+        return "running"
+    return "cancelled" if sweep.cancelled else "finished"
+
+
+def overview(store: "Store", limit: int = 20) -> list[dict]:
+    """The newest sweeps, newest first (`ganctl sweep list`, the dashboard's /sweeps): state, what it
+    sweeps, its jobs counted by state and its best FD so far (job and epoch); JSON-safe."""
+    rows = []
+    for sweep, statuses, best in store.list_sweeps(limit):
+        base = sweep.spec.get("base") or {}
+        counts = {s: statuses.count(s) for s in dict.fromkeys(sorted(statuses, key=_ORDER.index))}
+        rows.append({"id": sweep.id, "state": _state(sweep, statuses), "created_at": sweep.created_at.isoformat(),
+                     "arch": base.get("arch"), "epochs": base.get("epochs"), "keep": sweep.keep,
+                     "sets": sweep.spec.get("sets") or {}, "random": sweep.spec.get("random"),
+                     "jobs": len(statuses), "states": counts,
+                     "best": None if best is None else {"job": best.job_id, "fd": best.fd, "epoch": best.epoch}})
+    return rows
 
 
 def view(store: "Store", sweep_id: str) -> dict:

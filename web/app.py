@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ganctl.jobs import charts, experiments, service
+from ganctl.jobs import charts, experiments, service, sweeps
 from ganctl.jobs.layout import BadJobId, valid_job_id
 from ganctl.web import data
 from ganctl.web.events import Shared, stream
@@ -135,6 +135,9 @@ def create_app(cfg: Config) -> Starlette:
         job = await read(data.job, _job_id(request))
         return page("job.html", title=f"job {job['id'][:8]}", job=job)
 
+    async def sweeps_page(request: Request):
+        return page("sweeps.html", title="sweeps")
+
     async def sweep_page(request: Request):
         sweep = await read(data.sweep, _sweep_id(request))
         return page("sweep.html", title=f"sweep {sweep['id'][:8]}", sweep=sweep)
@@ -173,6 +176,9 @@ def create_app(cfg: Config) -> Starlette:
     async def api_job(request: Request):
         return JSONResponse(await read(data.job, _job_id(request)))
 
+    async def api_sweeps(request: Request):
+        return JSONResponse(await read(data.sweeps_list, _filters(request)[2]))
+
     async def api_sweep(request: Request):
         return JSONResponse(await read(data.sweep, _sweep_id(request)))
 
@@ -180,12 +186,18 @@ def create_app(cfg: Config) -> Starlette:
         return JSONResponse(await read(data.workers))
 
     # ------------------------------------------------------------------ actions
-    async def action(request: Request, what: str):
+    def refused(request: Request) -> JSONResponse | None:
+        """Why this POST may not act (no token, another site's page), or None."""
         if not token_ok(request.headers.get(TOKEN_HEADER), cfg.token):
             return JSONResponse({"error": f"this action needs the token (header {TOKEN_HEADER}; "
                                           "it is printed by `ganctl ui`)"}, status_code=403)
         if not same_origin(request.headers.get("origin"), request.headers.get("host")):
             return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+        return None
+
+    async def action(request: Request, what: str):
+        if (no := refused(request)) is not None:
+            return no
         job_id = _job_id(request)
         try:
             body = await request.json() if await request.body() else {}
@@ -207,6 +219,19 @@ def create_app(cfg: Config) -> Starlette:
             raise
         return JSONResponse(service.job_dict(job), status_code=200 if what == "cancel" else 201)
 
+    async def sweep_cancel(request: Request):
+        if (no := refused(request)) is not None:
+            return no
+        sweep_id = _sweep_id(request)
+        try:
+            sweep, jobs = await run_in_threadpool(sweeps.cancel, cfg.store, sweep_id)
+        except Exception as exc:  # noqa: BLE001
+            if _is_user_error(exc):
+                return _error(exc)
+            raise
+        return JSONResponse({"id": sweep.id, "jobs": [{"id": j.id, "status": j.status,
+                                                       "cancel_requested": j.cancel_requested} for j in jobs]})
+
     # ------------------------------------------------------------------ streams and files
     async def events_jobs(request: Request):
         args = _filters(request)
@@ -214,6 +239,10 @@ def create_app(cfg: Config) -> Starlette:
 
     async def events_job(request: Request):
         return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every, shared)
+
+    async def events_sweeps(request: Request):
+        limit = _filters(request)[2]
+        return stream(request, partial(data.sweeps_list, cfg.store, cfg.artifacts, limit), cfg.every, shared)
 
     async def events_sweep(request: Request):
         return stream(request, partial(data.sweep, cfg.store, cfg.artifacts, _sweep_id(request)), cfg.every, shared)
@@ -249,8 +278,10 @@ def create_app(cfg: Config) -> Starlette:
 
     routes = [
         Route("/", jobs_page), Route("/jobs/{job_id}", job_page), Route("/workers", workers_page),
+        Route("/sweeps", sweeps_page), Route("/api/sweeps", api_sweeps), Route("/events/sweeps", events_sweeps),
         Route("/sweeps/{sweep_id}", sweep_page), Route("/api/sweeps/{sweep_id}", api_sweep),
         Route("/events/sweeps/{sweep_id}", events_sweep),
+        Route("/api/sweeps/{sweep_id}/cancel", sweep_cancel, methods=["POST"]),
         Route("/compare", compare_page), Route("/api/compare", api_compare), Route("/events/compare", events_compare),
         Route("/api", api_page),
         Route("/api/jobs", api_jobs), Route("/api/jobs/{job_id}", api_job), Route("/api/workers", api_workers),

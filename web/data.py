@@ -33,6 +33,11 @@ def workers(store, root: Path) -> list[dict]:
     return service.worker_rows(store)
 
 
+def sweeps_list(store, root: Path, limit: int = 20) -> list[dict]:
+    """The newest sweeps (jobs/sweeps.overview): the dashboard's /sweeps."""
+    return sweeps.overview(store, limit)
+
+
 def sweep(store, root: Path, sweep_id: str) -> dict:
     """The sweep's ranking (jobs/sweeps.ranking) and its jobs' curves for GanctlCharts.overlay."""
     return sweeps.view(store, sweep_id)

@@ -107,6 +107,27 @@ class SweepsMixin:
 
         return self._read(run)
 
+    def list_sweeps(self, limit: int = 20) -> list[tuple[SweepRow, list[str], RungRow | None]]:
+        """The newest sweeps: each with its jobs' states and its lowest recorded rung FD (every
+        evaluated epoch of a sweep job is a rung), in three queries whatever the number of sweeps."""
+        def run(conn: Connection):
+            sweeps = [_sweep(r) for r in conn.execute(
+                select(sweeps_table).order_by(sweeps_table.c.created_at.desc(), sweeps_table.c.id).limit(limit))]
+            ids = [s.id for s in sweeps]
+            states: dict[str, list[str]] = {i: [] for i in ids}
+            for sweep_id, status in conn.execute(select(jobs_table.c.sweep_id, jobs_table.c.status)
+                                                 .where(jobs_table.c.sweep_id.in_(ids))):
+                states[sweep_id].append(status)
+            best: dict[str, RungRow] = {}
+            for r in conn.execute(select(rungs_table).where(rungs_table.c.sweep_id.in_(ids))):
+                rung = _rung(r)
+                held = best.get(r._mapping["sweep_id"])
+                if rung.fd is not None and (held is None or rung.fd < held.fd):
+                    best[r._mapping["sweep_id"]] = rung
+            return [(s, states[s.id], best.get(s.id)) for s in sweeps]
+
+        return self._read(run)
+
     def sweep_jobs(self, sweep_id: str) -> list[Job]:
         q = select(jobs_table).where(jobs_table.c.sweep_id == sweep_id).order_by(jobs_table.c.created_at,
                                                                                    jobs_table.c.id)

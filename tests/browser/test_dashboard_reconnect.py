@@ -58,3 +58,28 @@ def test_the_jobs_page_reconnects_after_a_restart(chromium, tmp_path):
     finally:
         ui.terminate()
         ui.wait(timeout=20)
+
+
+def test_every_page_of_a_long_visit_goes_live(chromium, tmp_path):
+    """A browser keeps at most six connections to one server: a left page's stream must close (a
+    page in the back/forward cache kept its own, and the seventh page of a visit never loaded)."""
+    port, log = free_port(), tmp_path / "ui.log"
+    ui = start_ui(ganctl_env(tmp_path / "home"), port, log)
+    page = Page(chromium)
+    try:
+        for i, path in enumerate(["/", "/workers", "/sweeps", "/", "/workers", "/sweeps", "/", "/workers", "/sweeps"]):
+            page.goto(f"http://127.0.0.1:{port}{path}")
+            page.wait("document.getElementById('live').textContent === 'live'", 20, f"page {i + 1} ({path}) live")
+        page.js("history.back()")  # back to a page the browser may have cached: it reloads, live again
+        deadline, live = time.monotonic() + 20, None
+        while time.monotonic() < deadline and not live:
+            try:  # the page may be between two loads at any poll
+                live = page.js("(e => location.pathname === '/workers' && !!e && e.textContent === 'live')"
+                               "(document.getElementById('live'))")
+            except Exception:  # noqa: BLE001 - "Inspected target navigated", or the element not there yet
+                pass
+            time.sleep(0.2)
+        assert live, "the page before was not live again within 20 s"
+    finally:
+        ui.terminate()
+        ui.wait(timeout=20)

@@ -7,6 +7,7 @@ import re
 
 from cli_helpers import assert_one_line_error, broker_messages, job_rows
 from finished_jobs import finished_job
+from sweep_rows import three_job_sweep
 
 
 def test_tags_are_stored_listed_and_shown(cli, home):
@@ -63,6 +64,21 @@ def test_sweep_refusals_queue_nothing(cli, home):
     # Cancelling a sweep that has ended would relabel it: refused, its state kept.
     assert cli("sweep", "cancel", ranked["id"][:8]).exit_code == 0
     assert_one_line_error(cli("sweep", "cancel", ranked["id"][:8]), f"sweep {ranked['id'][:8]} is cancelled: nothing to cancel")
+
+
+def test_sweep_list_shows_each_sweep_its_jobs_and_best_fd(cli, store, home):
+    assert cli("sweep", "list").stdout.strip() == "no sweeps yet: `ganctl sweep --set KEY=V1,V2 ...`"
+    done, ids, _ = three_job_sweep(store)
+    queued = json.loads(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4,2e-4",
+                            "--set", "loss=bce,hinge", "--random", "3", "--json").stdout)["id"]
+    rows = [" ".join(line.split()) for line in cli("sweep", "list").stdout.splitlines()]
+    assert rows[0] == "sweep created state arch epochs swept jobs best FD"
+    assert rows[1].startswith(queued[:8]) and rows[2].startswith(done[:8]), rows  # newest first
+    assert rows[1].endswith("running dcgan 4 lr_g=1e-4,2e-4 loss=bce,hinge (3 drawn) 3: 3 queued -")
+    assert rows[2].endswith(f"finished dcgan 4 lr_g=1e-4,2e-4,5e-5 3: 2 completed, 1 stopped 20 ({ids[2][:8]}, epoch 4)")
+    assert [r["id"] for r in json.loads(cli("sweep", "list", "-n", "1", "--json").stdout)] == [queued]
+    cli("sweep", "cancel", queued[:8])
+    assert " cancelled dcgan 4 " in " ".join(cli("sweep", "list").stdout.split())
 
 
 def test_fork_refusals_name_the_option_first(cli, store, home):

@@ -17,6 +17,7 @@ def env(tmp_path):
     sweep, ids, child = three_job_sweep(store)
     loner = store.create_job("train", {"arch": "upsample", "epochs": 1}, total_epochs=1)
     client = TestClient(create_app(Config(store=store, artifacts=tmp_path / "artifacts", token="t", every=0.05)))
+    client.app_store = store
     return client, sweep, ids, child, loner.id
 
 
@@ -67,6 +68,31 @@ def test_the_sweep_api_ranks_its_jobs_with_their_curves(env):
     assert "<th>lr_g</th>" in page and 'id="fd-chart"' in page and f'href="/?sweep={sweep}"' in page
     for bad in (f"/api/sweeps/{sweep[:8]}", f"/sweeps/{sweep.upper()}", "/api/sweeps/00000000-0000-0000-0000-000000000000"):
         assert client.get(bad).status_code == 404, bad
+
+
+def test_the_sweeps_list_and_cancelling_a_sweep_with_the_token(env):
+    client, sweep, ids, child, loner = env
+    store = client.app_store
+    rows = client.get("/api/sweeps").json()
+    assert [(r["id"], r["state"], r["states"], r["best"]) for r in rows] == [
+        (sweep, "finished", {"completed": 2, "stopped": 1}, {"job": ids[2], "fd": 20.0, "epoch": 4})]
+    assert rows[0]["sets"] == {"lr_g": ["1e-4", "2e-4", "5e-5"]} and rows[0]["arch"] == "dcgan"
+    assert 'id="sweeps"' in client.get("/sweeps").text and 'href="/sweeps"' in client.get("/").text
+    running, jobs = store.create_sweep({"base": {"arch": "dcgan", "epochs": 2}, "sets": {"seed": ["1", "2"]}}, 0.5,
+                                       [({"arch": "dcgan", "epochs": 2, "seed": s}, 2) for s in (1, 2)])
+    store.claim(jobs[0].id, worker="w@h", gpu=None, lease_s=60)
+    assert [r["id"] for r in client.get("/api/sweeps?limit=1").json()] == [running.id]
+    url = f"/api/sweeps/{running.id}/cancel"
+    assert client.post(url).status_code == 403 and store.get_job(jobs[1].id).status == "queued"
+    assert client.post(url, headers={"X-Ganctl-Token": "t", "Origin": "http://evil.example"}).status_code == 403
+    r = client.post(url, headers={"X-Ganctl-Token": "t"})
+    assert r.status_code == 200 and [(j["status"], j["cancel_requested"]) for j in r.json()["jobs"]] == [
+        ("running", True), ("cancelled", True)]
+    again = client.post(url, headers={"X-Ganctl-Token": "t"})  # nothing has ended yet: still running
+    assert again.status_code == 200
+    r = client.post(f"/api/sweeps/{sweep}/cancel", headers={"X-Ganctl-Token": "t"})
+    assert r.status_code == 400 and r.json()["error"] == f"sweep {sweep[:8]} is finished: nothing to cancel"
+    assert client.post("/api/sweeps/nope/cancel", headers={"X-Ganctl-Token": "t"}).status_code == 404
 
 
 def test_the_sweep_event_stream_sends_the_ranking_on_connect(env):

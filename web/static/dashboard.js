@@ -19,6 +19,11 @@
     return e;
   }
   function num(v, digits) { return typeof v === "number" ? v.toFixed(digits === undefined ? 4 : digits) : "-"; }
+  // An option's value as the CLI prints it (Python's repr: 5e-05, not 0.00005).
+  function shown(v) {
+    if (typeof v !== "number" || v === 0 || Math.abs(v) >= 1e-4) return v === null || v === undefined ? "-" : String(v);
+    return v.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
+  }
   function when(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "-"; }
   function link(href, text) { var a = el("a", text); a.href = href; return a; }
   function human(n) {
@@ -35,6 +40,10 @@
     source.addEventListener("error", function () { live.textContent = "reconnecting…"; live.className = "muted"; });
     source.addEventListener("state", function (ev) { onState(JSON.parse(ev.data)); });
     source.addEventListener("problem", function (ev) { live.textContent = JSON.parse(ev.data).error; });
+    // Leaving the page closes the stream: a page kept in the back/forward cache would hold its
+    // connection, and a browser opens at most six to one server (the seventh page hung).
+    window.addEventListener("pagehide", function () { source.close(); });
+    window.addEventListener("pageshow", function (ev) { if (ev.persisted) location.reload(); });  // back: live again
     return source;
   }
   function showToken(why) {
@@ -91,17 +100,53 @@
   }
 
   window.Dashboard = {
+    sweepsPage: function () {
+      showToken();
+      listen("/events/sweeps", function (sweeps) {
+        var body = document.querySelector("#sweeps tbody");
+        body.replaceChildren();
+        sweeps.forEach(function (w) {
+          var swept = Object.keys(w.sets).map(function (k) { return k + "=" + w.sets[k].join(","); }).join(" ");
+          var jobs = w.jobs + ": " + Object.keys(w.states).map(function (k) { return w.states[k] + " " + k; }).join(", ");
+          var best = el("span", w.best ? num(w.best.fd, 1) + " (" : "-");
+          if (w.best) {
+            best.appendChild(link("/jobs/" + w.best.job, w.best.job.slice(0, 8)));
+            best.appendChild(document.createTextNode(", epoch " + w.best.epoch + ")"));
+          }
+          var tr = row([link("/sweeps/" + w.id, w.id.slice(0, 8)), when(w.created_at), w.state, w.arch || "-",
+                        w.epochs || "-", swept + (w.random ? " (" + w.random + " drawn)" : ""), jobs, best]);
+          tr.dataset.id = w.id;
+          tr.children[2].className = "status-" + (w.state === "finished" ? "completed" : w.state);
+          body.appendChild(tr);
+        });
+        $("empty").hidden = sweeps.length > 0;
+      });
+    },
+
     sweepPage: function (id, keys) {
       showToken();
+      $("cancel").addEventListener("click", function () {
+        $("action-result").textContent = "cancel…";
+        post("/api/sweeps/" + id + "/cancel").then(function (r) {
+          var out = $("action-result");
+          if (r.ok) {
+            var gone = r.data.jobs.filter(function (j) { return j.status === "cancelled"; }).length;
+            var asked = r.data.jobs.filter(function (j) { return j.status === "running" && j.cancel_requested; }).length;
+            out.textContent = gone + " cancelled, " + asked + " stopping at the next batch";
+          } else out.textContent = "refused: " + r.data.error;
+          out.className = r.ok ? "ok" : "error";
+        });
+      });
       var plots = {};
       var titles = {fd: "FD (lower is better)", g_loss: "g_loss", d_loss: "d_loss"};
       listen("/events/sweeps/" + id, function (s) {
         $("sweep-state").textContent = s.state;
+        $("cancel").disabled = s.state !== "running";
         var body = document.querySelector("#ranking tbody");
         body.replaceChildren();
         s.jobs.forEach(function (r) {
           var tr = row([r.rank, link("/jobs/" + r.job, r.job.slice(0, 8))].concat(
-            keys.map(function (k) { return r.config[k]; }),
+            keys.map(function (k) { return shown(r.config[k]); }),
             [r.state, r.epochs + "/" + (r.total_epochs || "?"), num(r.best_fd, 1),
              r.best_epoch === null ? "-" : r.best_epoch, r.reason || ""]));
           tr.dataset.id = r.job;
@@ -127,7 +172,7 @@
         v.jobs.forEach(function (r) {
           var best = num(r.best_fd, 1) + (r.best_epoch === null ? "" : " (epoch " + r.best_epoch + ")");
           var tr = row([link("/jobs/" + r.id, r.id.slice(0, 8)), r.status].concat(
-            keys.map(function (k) { return r.options[k]; }),
+            keys.map(function (k) { return shown(r.options[k]); }),
             [r.epochs + "/" + (r.total_epochs || "?"), num(r.fd, 1), best, num(r.kid), num(r.recall), num(r.seconds, 0)]));
           tr.dataset.id = r.id;
           body.appendChild(tr);
@@ -257,6 +302,7 @@
         $("status").textContent = status;
         $("status").className = "status status-" + j.status;
         $("epochs-done").textContent = j.epochs_done;
+        ["created_at", "started_at", "finished_at"].forEach(function (k) { $(k.replace("_", "-")).textContent = when(j[k]); });
         $("worker").textContent = j.worker ? j.worker + " (" + j.gpu + ")" : "-";
         $("collapse").hidden = !j.collapse_text;
         $("collapse").textContent = j.collapse_text ? "warning: " + j.collapse_text : "";
@@ -288,7 +334,10 @@
           } else q.appendChild(row(["no quality figures yet (--eval-every, or eval below)"]));
           var kids = $("children");
           kids.replaceChildren();
-          j.children.forEach(function (c) {
+          // extensions and forks are in the lineage above: here the sample and eval jobs
+          var made = j.children.filter(function (c) { return c.kind !== "train"; });
+          if (!made.length) kids.appendChild(el("p", "none yet (sample or eval above)", "muted"));
+          made.forEach(function (c) {
             var f = el("figure");
             f.dataset.id = c.id;
             f.dataset.status = c.status;

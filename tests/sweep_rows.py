@@ -7,7 +7,8 @@ def three_job_sweep(store):
     """(sweep id, [job ids in configuration order], child id). FDs at epoch 2: 50, 80, 30 (keep 1/2:
     the second is cut at rung 1); at epoch 4: 40 and 20. Ranking: third, first, second."""
     specs = [({"arch": "dcgan", "epochs": 4, "eval_every": 2, "lr_g": lr}, 4) for lr in (1e-4, 2e-4, 5e-5)]
-    sweep, jobs = store.create_sweep({"sets": {"lr_g": ["1e-4", "2e-4", "5e-5"]}}, 0.5, specs)
+    sweep, jobs = store.create_sweep({"base": {"arch": "dcgan", "epochs": 4, "eval_every": 2},
+                                        "sets": {"lr_g": ["1e-4", "2e-4", "5e-5"]}}, 0.5, specs)
     ids = []
     for job, fds in zip(jobs, ((50.0, 40.0), (80.0, None), (30.0, 20.0))):
         job = store.claim(job.id, worker="w@h", gpu=None, lease_s=60)
