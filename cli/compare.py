@@ -44,7 +44,7 @@ def compare(ids: Ids = None, sweep: o.SweepFilter = None, html: Html = None, jso
         table.add_column(col, no_wrap=True, justify="left" if col in ("job", "status") else "right")
     for r in data["jobs"]:
         best = num(r["best_fd"]) + (f" (epoch {r['best_epoch']})" if r["best_epoch"] is not None else "")
-        table.add_row(r["id"][:8], r["status"], *(str(r["options"][k]) for k in data["differ"]),
+        table.add_row(r["id"][:8], r["status"], *(r["options_text"][k] for k in data["differ"]),
                       f"{r['epochs']}/{r['total_epochs']}",
                       num(r["fd"]), best, num(r["kid"]), num(r["recall"]), fmt_seconds(r["seconds"]))
     console.print(table)

@@ -65,13 +65,15 @@ def sweep(
         typer.echo(s.id)
 
 
-def _config_text(config: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in config.items())
-
-
 def sets_text(sets: dict) -> str:
     """A sweep's --set values as given: lr_g=1e-4,2e-4 loss=bce,hinge."""
     return " ".join(f"{k}={','.join(map(str, v))}" for k, v in sets.items())
+
+
+def jobs_text(row: dict) -> str:
+    """A sweep's jobs by state: 4: 1 running, 2 completed, 1 stopped."""
+    counts = ", ".join(f"{n} {state}" for state, n in row["states"])
+    return f"{row['jobs']}: {counts}" if counts else str(row["jobs"])
 
 
 @app.command("list")
@@ -88,7 +90,7 @@ def list_sweeps(limit: Annotated[int, typer.Option("--limit", "-n", min=1, help=
         print_json(rows)
         return
     if not rows:
-        typer.echo("no sweeps yet: `ganctl sweep --set KEY=V1,V2 ...`")
+        typer.echo("no sweeps yet: `ganctl sweep --eval-every N --set KEY=V1,V2 ...`")
         return
     from rich.console import Console
     from rich.table import Table
@@ -103,9 +105,11 @@ def list_sweeps(limit: Annotated[int, typer.Option("--limit", "-n", min=1, help=
         best = r["best"]
         table.add_row(r["id"][:8], fmt_time(datetime.fromisoformat(r["created_at"])), r["state"], r["arch"] or "-",
                       str(r["epochs"] or "-"), sets_text(r["sets"]) + (f" ({r['random']} drawn)" if r["random"] else ""),
-                      f"{r['jobs']}: " + ", ".join(f"{n} {state}" for state, n in r["states"].items()),
+                      jobs_text(r),
                       "-" if best is None else f"{num(best['fd'])} ({best['job'][:8]}, epoch {best['epoch']})")
     console.print(table)
+    if len(rows) == limit:
+        console.print(f"the newest {limit}: -n N for more")
 
 
 @app.command("status")
@@ -132,7 +136,7 @@ def status(sweep_id: SweepId, json: o.Json = False) -> None:
     for row in r["jobs"]:
         best = num(row["best_fd"]) + (f" (epoch {row['best_epoch']})" if row["best_epoch"] is not None else "")
         state = row["state"] + (f": {row['reason']}" if row["reason"] else "")
-        table.add_row(str(row["rank"]), row["job"][:8], _config_text(row["config"]),
+        table.add_row(str(row["rank"]), row["job"][:8], " ".join(f"{k}={v}" for k, v in row["config_text"].items()),
                       f"{row['epochs']}/{row['total_epochs']}", best, state)
     console.print(table)
 
@@ -143,10 +147,8 @@ def cancel(sweep_id: SweepId, json: o.Json = False) -> None:
     """Cancel the sweep's jobs that have not ended (queued: at once; running: at the next batch)."""
     from ganctl.jobs import service, sweeps
 
-    s, jobs = sweeps.cancel(service.open_store(), sweep_id)
+    done = sweeps.cancel(service.open_store(), sweep_id)
     if json:
-        print_json({"id": s.id, "jobs": [{"id": j.id, "status": j.status} for j in jobs]})
+        print_json({k: v for k, v in done.items() if k != "text"})
         return
-    asked = sum(j.status == "running" and j.cancel_requested for j in jobs)
-    gone = sum(j.status == "cancelled" for j in jobs)
-    typer.echo(f"sweep {s.short_id}: {gone} job{'s' * (gone != 1)} cancelled, {asked} stopping at {'its' if asked == 1 else 'their'} next batch")
+    typer.echo(done["text"])

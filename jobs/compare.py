@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = None) -> dict:
-    """{"differ": [option names], "jobs": [{id, status, options, epochs, fd, best_fd, best_epoch, kid,
+    """{"differ": [option names], "jobs": [{id, status, options, options_text, epochs, fd, best_fd, best_epoch, kid,
     recall, seconds}]}: the jobs given (prefixes) or a sweep's; final figures are the last evaluated
     epoch's."""
     if sweep and ids:
@@ -44,7 +44,9 @@ def compare(store: "Store", ids: list[str] | None = None, sweep: str | None = No
         if reached:  # its own epochs, and its parent's up to where it started
             seconds = sum(e.seconds for e in epochs) + (_seconds(store, link.parent_id, link.start_epoch)
                                                         if link is not None else 0.0)
-        rows.append({"id": j.id, "status": j.status, "options": {k: trains[j.id].get(k) for k in differ},
+        options = {k: trains[j.id].get(k) for k in differ}
+        rows.append({"id": j.id, "status": j.status, "options": options,
+                     "options_text": {k: str(v) for k, v in options.items()},  # as the CLI prints them
                      "epochs": reached, "total_epochs": j.total_epochs, "fd": last.get("fd"),
                      "best_fd": best.values["fd"] if best else None, "best_epoch": best.epoch if best else None,
                      "kid": last.get("kid"), "recall": last.get("recall"),

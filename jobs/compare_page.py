@@ -28,7 +28,7 @@ def _table(data: dict) -> str:
     for r in data["jobs"]:
         best = _num(r["best_fd"]) + (f" (epoch {r['best_epoch']})" if r["best_epoch"] is not None else "")
         cells = [f'<td class="mono">{_e(r["id"][:8])}</td>', f"<td>{_e(r['status'])}</td>",
-                 *(f"<td>{_e(r['options'][k])}</td>" for k in data["differ"]),
+                 *(f"<td>{_e(r['options_text'][k])}</td>" for k in data["differ"]),
                  *(f'<td class="num">{_e(v)}</td>' for v in (r["epochs"], _num(r["fd"]), best, _num(r["kid"]),
                                                             _num(r["recall"]), _num(r["seconds"])))]
         rows.append(f'<tr data-job="{_e(r["id"])}">' + "".join(cells) + "</tr>")

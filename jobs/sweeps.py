@@ -1,6 +1,6 @@
 """Sweeps: many training jobs over a grid (or random draws) of options, with asynchronous
 successive halving (ASHA, as Ray Tune's async_hyperband) on the FD at evaluated epochs. For every
-front end (cli/sweep.py, the dashboard later); nothing here prints or knows Typer or Celery.
+front end (cli/sweep.py, the dashboard's sweep pages); nothing here prints or knows Typer or Celery.
 
 The rule, in full: every evaluated epoch of a sweep job is a rung. When a job records the figures
 of one, it asks the store `decide_rung` in one transaction: it goes on if its FD is at most the
@@ -150,7 +150,10 @@ def create(store: "Store", base: dict[str, Any], sets: dict[str, list[str]], *, 
                 store.delete_job(rest.id)
             for done in jobs[:i]:
                 store.request_cancel(done.id)
-            store.mark_sweep_cancelled(sweep.id)
+            if i:
+                store.mark_sweep_cancelled(sweep.id)
+            else:  # no job of it was ever queued: the user got an error, not a sweep id
+                store.delete_sweep(sweep.id)
             raise
     return sweep, jobs
 
@@ -177,23 +180,31 @@ def on_evaluated(store: "Store", job: "Job", epoch: int, quality: dict) -> str |
     return None if decision.go_on else decision.reason
 
 
-def cancel(store: "Store", sweep_id: str) -> tuple["SweepRow", list["Job"]]:
-    """Cancel every job of the sweep that has not ended (queued: at once; running: at its next batch)."""
+def cancel(store: "Store", sweep_id: str) -> dict:
+    """Cancel every job of the sweep that has not ended (queued: at once; running: at its next
+    batch): {"id", "jobs": [{id, status}], "cancelled": [ids], "stopping": [ids], "text"}, the last
+    three for what this call did (`ganctl sweep cancel` prints the text, the dashboard shows it)."""
     from ganctl.jobs.store.repo import IllegalTransition
 
     sweep = store.get_sweep(sweep_id)
-    jobs = store.sweep_jobs(sweep.id)
-    if all(job.status in FINAL for job in jobs):  # else it would read "cancelled"
-        raise ServiceError(f"sweep {sweep.id[:8]} is {'cancelled' if sweep.cancelled else 'finished'}: "
-                           f"nothing to cancel")
+    before = store.sweep_jobs(sweep.id)
+    if all(job.status in FINAL for job in before):  # else it would read "cancelled"
+        raise ServiceError(f"sweep {sweep.id[:8]} is {_state(sweep, [j.status for j in before])}: nothing to cancel")
     store.mark_sweep_cancelled(sweep.id)
-    for job in jobs:
+    for job in before:
         if job.status in ("queued", "running"):
             try:
                 store.request_cancel(job.id)
             except IllegalTransition:  # it ended meanwhile
                 pass
-    return sweep, store.sweep_jobs(sweep.id)
+    was = {j.id: j for j in before}
+    after = store.sweep_jobs(sweep.id)
+    gone = [j.id for j in after if j.status == "cancelled" and was[j.id].status == "queued"]
+    asked = [j.id for j in after if j.status == "running" and j.cancel_requested and not was[j.id].cancel_requested]
+    text = (f"sweep {sweep.id[:8]}: {len(gone)} job{'s' * (len(gone) != 1)} cancelled, {len(asked)} stopping at "
+            f"{'its' if len(asked) == 1 else 'their'} next batch")
+    return {"id": sweep.id, "jobs": [{"id": j.id, "status": j.status} for j in after], "cancelled": gone,
+            "stopping": asked, "text": text}
 
 
 def ranking(store: "Store", sweep_id: str) -> dict:
@@ -211,7 +222,7 @@ def ranking(store: "Store", sweep_id: str) -> dict:
         best = min(fds, key=lambda t: t[1]) if fds else (None, None)
         trained = trains_with(job.spec or {})  # a stored spec leaves out the fields at their defaults
         config = {k: "-" if k == "cluster_layers" and not trained.get("clusters") else trained.get(k) for k in sets}
-        rows.append({"job": job.id, "config": config,
+        rows.append({"job": job.id, "config": config, "config_text": {k: str(v) for k, v in config.items()},
                      "epochs": epochs[-1].epoch if epochs else 0, "total_epochs": job.total_epochs,
                      "best_fd": best[1], "best_epoch": best[0], "state": job.status,
                      "reason": job.error if job.status in ("stopped", "failed", "cancelled") else None})
@@ -223,19 +234,22 @@ def ranking(store: "Store", sweep_id: str) -> dict:
 
 
 def _state(sweep: "SweepRow", statuses: list[str]) -> str:
-    """running while a job of it has not ended; then cancelled (if it was) or finished."""
-    if not set(statuses) <= set(FINAL):
-        return "running"
-    return "cancelled" if sweep.cancelled else "finished"
+    """running while a job of it has not ended (cancelling once it was cancelled); then cancelled
+    (it was, or every job of it was) or finished."""
+    ended = set(statuses) <= set(FINAL)
+    if not ended:
+        return "cancelling" if sweep.cancelled else "running"
+    return "cancelled" if sweep.cancelled or statuses and set(statuses) == {"cancelled"} else "finished"
 
 
 def overview(store: "Store", limit: int = 20) -> list[dict]:
     """The newest sweeps, newest first (`ganctl sweep list`, the dashboard's /sweeps): state, what it
-    sweeps, its jobs counted by state and its best FD so far (job and epoch); JSON-safe."""
+    sweeps, its jobs counted by state ([[state, n]], running first) and its best FD so far (job and
+    epoch); JSON-safe."""
     rows = []
     for sweep, statuses, best in store.list_sweeps(limit):
         base = sweep.spec.get("base") or {}
-        counts = {s: statuses.count(s) for s in dict.fromkeys(sorted(statuses, key=_ORDER.index))}
+        counts = [[s, statuses.count(s)] for s in _ORDER if s in statuses]  # pairs: kept in this order
         rows.append({"id": sweep.id, "state": _state(sweep, statuses), "created_at": sweep.created_at.isoformat(),
                      "arch": base.get("arch"), "epochs": base.get("epochs"), "keep": sweep.keep,
                      "sets": sweep.spec.get("sets") or {}, "random": sweep.spec.get("random"),

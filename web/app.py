@@ -164,11 +164,14 @@ def create_app(cfg: Config) -> Starlette:
         status = q.get("status") or None
         if status is not None and status not in STATUSES:
             raise HTTPException(400, f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        return status, q.get("arch") or None, _limit(request), q.get("tag") or None, q.get("sweep") or None
+
+    def _limit(request: Request) -> int:
         try:
-            limit = int(q.get("limit", 200))
+            limit = int(request.query_params.get("limit", 200))
         except ValueError:
             raise HTTPException(400, "limit must be a whole number") from None
-        return status, q.get("arch") or None, max(1, min(limit, 1000)), q.get("tag") or None, q.get("sweep") or None
+        return max(1, min(limit, 1000))
 
     async def api_jobs(request: Request):
         return JSONResponse(await read(data.jobs, *_filters(request)))
@@ -177,7 +180,7 @@ def create_app(cfg: Config) -> Starlette:
         return JSONResponse(await read(data.job, _job_id(request)))
 
     async def api_sweeps(request: Request):
-        return JSONResponse(await read(data.sweeps_list, _filters(request)[2]))
+        return JSONResponse(await read(data.sweeps_list, _limit(request)))
 
     async def api_sweep(request: Request):
         return JSONResponse(await read(data.sweep, _sweep_id(request)))
@@ -224,13 +227,11 @@ def create_app(cfg: Config) -> Starlette:
             return no
         sweep_id = _sweep_id(request)
         try:
-            sweep, jobs = await run_in_threadpool(sweeps.cancel, cfg.store, sweep_id)
+            return JSONResponse(await run_in_threadpool(sweeps.cancel, cfg.store, sweep_id))
         except Exception as exc:  # noqa: BLE001
             if _is_user_error(exc):
                 return _error(exc)
             raise
-        return JSONResponse({"id": sweep.id, "jobs": [{"id": j.id, "status": j.status,
-                                                       "cancel_requested": j.cancel_requested} for j in jobs]})
 
     # ------------------------------------------------------------------ streams and files
     async def events_jobs(request: Request):
@@ -241,7 +242,7 @@ def create_app(cfg: Config) -> Starlette:
         return stream(request, partial(data.job, cfg.store, cfg.artifacts, _job_id(request)), cfg.every, shared)
 
     async def events_sweeps(request: Request):
-        limit = _filters(request)[2]
+        limit = _limit(request)
         return stream(request, partial(data.sweeps_list, cfg.store, cfg.artifacts, limit), cfg.every, shared)
 
     async def events_sweep(request: Request):

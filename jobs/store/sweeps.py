@@ -61,8 +61,8 @@ def _sweep(r) -> SweepRow:
 
 def _rung(r) -> RungRow:
     m = r._mapping
-    fd = None if m["fd"] is None or math.isnan(m["fd"]) else m["fd"]
-    cut = None if m["cutoff"] is None or math.isnan(m["cutoff"]) else m["cutoff"]
+    fd = m["fd"] if m["fd"] is not None and math.isfinite(m["fd"]) else None  # inf too: no JSON for it
+    cut = m["cutoff"] if m["cutoff"] is not None and math.isfinite(m["cutoff"]) else None
     return RungRow(m["job_id"], m["epoch"], fd, cut, bool(m["go_on"]), m["reason"])
 
 
@@ -109,24 +109,30 @@ class SweepsMixin:
 
     def list_sweeps(self, limit: int = 20) -> list[tuple[SweepRow, list[str], RungRow | None]]:
         """The newest sweeps: each with its jobs' states and its lowest recorded rung FD (every
-        evaluated epoch of a sweep job is a rung), in three queries whatever the number of sweeps."""
+        evaluated epoch of a sweep job is a rung; a tie goes to the later epoch, as the ranking's
+        does), in three queries whatever the number of sweeps."""
+        newest = select(sweeps_table.c.id).order_by(sweeps_table.c.created_at.desc(), sweeps_table.c.id).limit(limit)
+
         def run(conn: Connection):
-            sweeps = [_sweep(r) for r in conn.execute(
-                select(sweeps_table).order_by(sweeps_table.c.created_at.desc(), sweeps_table.c.id).limit(limit))]
-            ids = [s.id for s in sweeps]
-            states: dict[str, list[str]] = {i: [] for i in ids}
+            sweeps = [_sweep(r) for r in conn.execute(select(sweeps_table).where(sweeps_table.c.id.in_(newest))
+                                                      .order_by(sweeps_table.c.created_at.desc(), sweeps_table.c.id))]
+            states: dict[str, list[str]] = {s.id: [] for s in sweeps}
             for sweep_id, status in conn.execute(select(jobs_table.c.sweep_id, jobs_table.c.status)
-                                                 .where(jobs_table.c.sweep_id.in_(ids))):
+                                                 .where(jobs_table.c.sweep_id.in_(newest))):
                 states[sweep_id].append(status)
             best: dict[str, RungRow] = {}
-            for r in conn.execute(select(rungs_table).where(rungs_table.c.sweep_id.in_(ids))):
-                rung = _rung(r)
-                held = best.get(r._mapping["sweep_id"])
-                if rung.fd is not None and (held is None or rung.fd < held.fd):
-                    best[r._mapping["sweep_id"]] = rung
+            for r in conn.execute(select(rungs_table).where(rungs_table.c.sweep_id.in_(newest))
+                                  .order_by(rungs_table.c.epoch.desc(), rungs_table.c.id)):
+                rung, sweep_id = _rung(r), r._mapping["sweep_id"]
+                if rung.fd is not None and (sweep_id not in best or rung.fd < best[sweep_id].fd):
+                    best[sweep_id] = rung
             return [(s, states[s.id], best.get(s.id)) for s in sweeps]
 
         return self._read(run)
+
+    def delete_sweep(self, sweep_id: str) -> None:
+        """A sweep none of whose jobs was queued (the broker refused the first): nothing to keep."""
+        self._tx(lambda conn: conn.execute(sweeps_table.delete().where(sweeps_table.c.id == sweep_id)))
 
     def sweep_jobs(self, sweep_id: str) -> list[Job]:
         q = select(jobs_table).where(jobs_table.c.sweep_id == sweep_id).order_by(jobs_table.c.created_at,

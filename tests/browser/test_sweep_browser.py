@@ -56,7 +56,7 @@ def test_the_sweep_page_ranks_its_jobs_and_overlays_their_curves(chromium, tmp_p
         page.js("document.getElementById('cancel').click()")
         said = page.wait("(t => t.includes('cancelled') ? t : null)(document.getElementById('action-result').textContent)",
                          30, "the cancel's result")
-        assert said == "2 cancelled, 0 stopping at the next batch", said
+        assert said == f"sweep {running.id[:8]}: 2 jobs cancelled, 0 stopping at their next batch", said
         page.wait("document.getElementById('sweep-state').textContent === 'cancelled'", 30, "the cancelled state")
         assert page.js("document.getElementById('cancel').disabled") is True
         assert [store.get_job(j.id).status for j in queued] == ["cancelled", "cancelled"]

@@ -176,6 +176,19 @@ def test_unreachable_broker_fails_fast_and_leaves_no_row(tmp_path):
     assert job_rows(home) == []  # the row is deleted, not left behind
 
 
+def test_unreachable_broker_for_a_sweep_leaves_no_sweep(tmp_path):
+    """No job of the sweep was queued: no sweep is left behind either (`sweep list` shows none)."""
+    home = tmp_path / "home"
+    env = subprocess_env(home, GANCTL_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0", GANCTL_SUBMIT_TIMEOUT="2")
+    cmd = [sys.executable, "-m", "ganctl.cli.main", "sweep"]
+    proc = subprocess.run([*cmd, "--arch", "dcgan", "--epochs", "2", "--eval-every", "1", "--set", "lr_g=1e-4,2e-4"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: cannot reach the broker"), proc.stderr
+    assert job_rows(home) == []
+    shown = subprocess.run([*cmd, "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert shown.stdout.startswith("no sweeps yet"), (shown.stdout, shown.stderr)
+
+
 def test_unreachable_broker_for_sample(tmp_path, monkeypatch):
     """Same for `sample`: the sample row is removed again, the training job untouched."""
     from ganctl.jobs.config import get_settings

@@ -67,7 +67,7 @@ def test_sweep_refusals_queue_nothing(cli, home):
 
 
 def test_sweep_list_shows_each_sweep_its_jobs_and_best_fd(cli, store, home):
-    assert cli("sweep", "list").stdout.strip() == "no sweeps yet: `ganctl sweep --set KEY=V1,V2 ...`"
+    assert cli("sweep", "list").stdout.strip() == "no sweeps yet: `ganctl sweep --eval-every N --set KEY=V1,V2 ...`"
     done, ids, _ = three_job_sweep(store)
     queued = json.loads(cli("sweep", "--arch", "dcgan", "--epochs", "4", "--eval-every", "2", "--set", "lr_g=1e-4,2e-4",
                             "--set", "loss=bce,hinge", "--random", "3", "--json").stdout)["id"]
@@ -76,6 +76,8 @@ def test_sweep_list_shows_each_sweep_its_jobs_and_best_fd(cli, store, home):
     assert rows[1].startswith(queued[:8]) and rows[2].startswith(done[:8]), rows  # newest first
     assert rows[1].endswith("running dcgan 4 lr_g=1e-4,2e-4 loss=bce,hinge (3 drawn) 3: 3 queued -")
     assert rows[2].endswith(f"finished dcgan 4 lr_g=1e-4,2e-4,5e-5 3: 2 completed, 1 stopped 20 ({ids[2][:8]}, epoch 4)")
+    one = cli("sweep", "list", "-n", "1")
+    assert one.stdout.splitlines()[-1] == "the newest 1: -n N for more"
     assert [r["id"] for r in json.loads(cli("sweep", "list", "-n", "1", "--json").stdout)] == [queued]
     cli("sweep", "cancel", queued[:8])
     assert " cancelled dcgan 4 " in " ".join(cli("sweep", "list").stdout.split())

@@ -72,3 +72,35 @@ def test_a_fenced_or_stale_attempt_decides_nothing(store):
     assert store.decide_rung(a.id, a.attempts + 1, 2, 1.0, keep=0.5, rung=1) is None
     store.request_cancel(a.id)
     assert store.rungs(sweep.id) == []
+
+
+def test_the_sweeps_list_counts_states_and_keeps_the_best_finite_fd(store):
+    """`ganctl sweep list` / the dashboard's /sweeps, from the store: newest first, job states
+    counted running first, the best FD finite (an inf or NaN rung stops its job and is not "best";
+    inf would break the page's JSON), a tie going to the later epoch; cancelling, then cancelled."""
+    from ganctl.jobs import sweeps
+
+    old, (a, b, c, d) = _sweep(store)
+    assert not _decide(store, a, 2, float("inf")).go_on
+    assert not _decide(store, b, 2, float("nan")).go_on
+    assert _decide(store, c, 2, 40.0).go_on and _decide(store, c, 4, 40.0).go_on
+    new, pair = _sweep(store, n=2)
+    rows = sweeps.overview(store)
+    assert [r["id"] for r in rows] == [new.id, old.id]
+    assert rows[1]["states"] == [["running", 2], ["stopped", 2]]
+    assert rows[1]["best"] == {"job": c.id, "fd": 40.0, "epoch": 4}
+    assert rows[0]["best"] is None and rows[0]["state"] == "running"
+    assert [r["id"] for r in sweeps.overview(store, limit=1)] == [new.id]
+    done = sweeps.cancel(store, new.id)  # both running: asked to stop at their next batch
+    assert done["cancelled"] == [] and done["stopping"] == [j.id for j in pair]
+    assert done["text"] == f"sweep {new.id[:8]}: 0 jobs cancelled, 2 stopping at their next batch"
+    assert sweeps.overview(store, limit=1)[0]["state"] == "cancelling"
+    for j in pair:
+        store.finish(j.id, j.attempts, "cancelled")
+    assert sweeps.overview(store, limit=1)[0]["state"] == "cancelled"
+    # every job cancelled one by one, the sweep never: cancelled too (not "finished")
+    third, (e, f) = _sweep(store, n=2)
+    for j in (e, f):
+        store.request_cancel(j.id)
+        store.finish(j.id, j.attempts, "cancelled")
+    assert sweeps.overview(store, limit=1)[0]["state"] == "cancelled"

@@ -75,7 +75,7 @@ def test_the_sweeps_list_and_cancelling_a_sweep_with_the_token(env):
     store = client.app_store
     rows = client.get("/api/sweeps").json()
     assert [(r["id"], r["state"], r["states"], r["best"]) for r in rows] == [
-        (sweep, "finished", {"completed": 2, "stopped": 1}, {"job": ids[2], "fd": 20.0, "epoch": 4})]
+        (sweep, "finished", [["completed", 2], ["stopped", 1]], {"job": ids[2], "fd": 20.0, "epoch": 4})]
     assert rows[0]["sets"] == {"lr_g": ["1e-4", "2e-4", "5e-5"]} and rows[0]["arch"] == "dcgan"
     assert 'id="sweeps"' in client.get("/sweeps").text and 'href="/sweeps"' in client.get("/").text
     running, jobs = store.create_sweep({"base": {"arch": "dcgan", "epochs": 2}, "sets": {"seed": ["1", "2"]}}, 0.5,
@@ -85,11 +85,14 @@ def test_the_sweeps_list_and_cancelling_a_sweep_with_the_token(env):
     url = f"/api/sweeps/{running.id}/cancel"
     assert client.post(url).status_code == 403 and store.get_job(jobs[1].id).status == "queued"
     assert client.post(url, headers={"X-Ganctl-Token": "t", "Origin": "http://evil.example"}).status_code == 403
+    assert store.get_job(jobs[1].id).status == "queued" and not store.get_job(jobs[0].id).cancel_requested
     r = client.post(url, headers={"X-Ganctl-Token": "t"})
-    assert r.status_code == 200 and [(j["status"], j["cancel_requested"]) for j in r.json()["jobs"]] == [
-        ("running", True), ("cancelled", True)]
-    again = client.post(url, headers={"X-Ganctl-Token": "t"})  # nothing has ended yet: still running
-    assert again.status_code == 200
+    assert r.status_code == 200 and [j["status"] for j in r.json()["jobs"]] == ["running", "cancelled"]
+    assert r.json()["text"] == f"sweep {running.id[:8]}: 1 job cancelled, 1 stopping at its next batch"
+    assert store.get_job(jobs[0].id).cancel_requested
+    again = client.post(url, headers={"X-Ganctl-Token": "t"})  # one job still stopping: nothing new done
+    assert again.status_code == 200 and again.json()["text"].endswith(": 0 jobs cancelled, 0 stopping at their next batch")
+    assert client.get("/api/sweeps?limit=1").json()[0]["state"] == "cancelling"
     r = client.post(f"/api/sweeps/{sweep}/cancel", headers={"X-Ganctl-Token": "t"})
     assert r.status_code == 400 and r.json()["error"] == f"sweep {sweep[:8]} is finished: nothing to cancel"
     assert client.post("/api/sweeps/nope/cancel", headers={"X-Ganctl-Token": "t"}).status_code == 404

@@ -19,12 +19,13 @@
     return e;
   }
   function num(v, digits) { return typeof v === "number" ? v.toFixed(digits === undefined ? 4 : digits) : "-"; }
-  // An option's value as the CLI prints it (Python's repr: 5e-05, not 0.00005).
-  function shown(v) {
-    if (typeof v !== "number" || v === 0 || Math.abs(v) >= 1e-4) return v === null || v === undefined ? "-" : String(v);
-    return v.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
+  // A stored time in this browser's time zone, as `ganctl list` prints it in the terminal's.
+  function when(iso) {
+    if (!iso) return "-";
+    var d = new Date(iso), two = function (n) { return String(n).padStart(2, "0"); };
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
   }
-  function when(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "-"; }
   function link(href, text) { var a = el("a", text); a.href = href; return a; }
   function human(n) {
     var u = ["B", "KiB", "MiB", "GiB"], i = 0;
@@ -34,17 +35,20 @@
 
   function listen(url, onState) {
     var live = $("live");
-    live.textContent = "connecting…";  // only pages that listen say so (an error page does not)
-    var source = new EventSource(url);  // reconnects by itself after a broken stream
-    source.addEventListener("open", function () { live.textContent = "live"; live.className = "ok"; });
-    source.addEventListener("error", function () { live.textContent = "reconnecting…"; live.className = "muted"; });
-    source.addEventListener("state", function (ev) { onState(JSON.parse(ev.data)); });
-    source.addEventListener("problem", function (ev) { live.textContent = JSON.parse(ev.data).error; });
-    // Leaving the page closes the stream: a page kept in the back/forward cache would hold its
-    // connection, and a browser opens at most six to one server (the seventh page hung).
+    var source = null;
+    function open() {
+      live.textContent = "connecting…";  // only pages that listen say so (an error page does not)
+      source = new EventSource(url);  // reconnects by itself after a broken stream
+      source.addEventListener("open", function () { live.textContent = "live"; live.className = "ok"; });
+      source.addEventListener("error", function () { live.textContent = "reconnecting…"; live.className = "muted"; });
+      source.addEventListener("state", function (ev) { onState(JSON.parse(ev.data)); });
+      source.addEventListener("problem", function (ev) { live.textContent = JSON.parse(ev.data).error; });
+    }
+    // Leaving the page closes its stream: a page kept for the back button held its connection, and
+    // a browser opens at most six to one server (the seventh page of a visit hung). Back: reopened.
     window.addEventListener("pagehide", function () { source.close(); });
-    window.addEventListener("pageshow", function (ev) { if (ev.persisted) location.reload(); });  // back: live again
-    return source;
+    window.addEventListener("pageshow", function (ev) { if (ev.persisted) open(); });
+    open();
   }
   function showToken(why) {
     var t = $("token-state");
@@ -102,12 +106,13 @@
   window.Dashboard = {
     sweepsPage: function () {
       showToken();
-      listen("/events/sweeps", function (sweeps) {
+      listen("/events/sweeps" + location.search, function (sweeps) {
         var body = document.querySelector("#sweeps tbody");
         body.replaceChildren();
         sweeps.forEach(function (w) {
           var swept = Object.keys(w.sets).map(function (k) { return k + "=" + w.sets[k].join(","); }).join(" ");
-          var jobs = w.jobs + ": " + Object.keys(w.states).map(function (k) { return w.states[k] + " " + k; }).join(", ");
+          var counts = w.states.map(function (p) { return p[1] + " " + p[0]; }).join(", ");
+          var jobs = counts ? w.jobs + ": " + counts : String(w.jobs);
           var best = el("span", w.best ? num(w.best.fd, 1) + " (" : "-");
           if (w.best) {
             best.appendChild(link("/jobs/" + w.best.job, w.best.job.slice(0, 8)));
@@ -116,7 +121,7 @@
           var tr = row([link("/sweeps/" + w.id, w.id.slice(0, 8)), when(w.created_at), w.state, w.arch || "-",
                         w.epochs || "-", swept + (w.random ? " (" + w.random + " drawn)" : ""), jobs, best]);
           tr.dataset.id = w.id;
-          tr.children[2].className = "status-" + (w.state === "finished" ? "completed" : w.state);
+          tr.children[2].className = "status-" + ({finished: "completed", cancelling: "cancelled"}[w.state] || w.state);
           body.appendChild(tr);
         });
         $("empty").hidden = sweeps.length > 0;
@@ -129,11 +134,7 @@
         $("action-result").textContent = "cancel…";
         post("/api/sweeps/" + id + "/cancel").then(function (r) {
           var out = $("action-result");
-          if (r.ok) {
-            var gone = r.data.jobs.filter(function (j) { return j.status === "cancelled"; }).length;
-            var asked = r.data.jobs.filter(function (j) { return j.status === "running" && j.cancel_requested; }).length;
-            out.textContent = gone + " cancelled, " + asked + " stopping at the next batch";
-          } else out.textContent = "refused: " + r.data.error;
+          out.textContent = r.ok ? r.data.text : "refused: " + r.data.error;
           out.className = r.ok ? "ok" : "error";
         });
       });
@@ -146,7 +147,7 @@
         body.replaceChildren();
         s.jobs.forEach(function (r) {
           var tr = row([r.rank, link("/jobs/" + r.job, r.job.slice(0, 8))].concat(
-            keys.map(function (k) { return shown(r.config[k]); }),
+            keys.map(function (k) { return r.config_text[k]; }),
             [r.state, r.epochs + "/" + (r.total_epochs || "?"), num(r.best_fd, 1),
              r.best_epoch === null ? "-" : r.best_epoch, r.reason || ""]));
           tr.dataset.id = r.job;
@@ -172,7 +173,7 @@
         v.jobs.forEach(function (r) {
           var best = num(r.best_fd, 1) + (r.best_epoch === null ? "" : " (epoch " + r.best_epoch + ")");
           var tr = row([link("/jobs/" + r.id, r.id.slice(0, 8)), r.status].concat(
-            keys.map(function (k) { return shown(r.options[k]); }),
+            keys.map(function (k) { return r.options_text[k]; }),
             [r.epochs + "/" + (r.total_epochs || "?"), num(r.fd, 1), best, num(r.kid), num(r.recall), num(r.seconds, 0)]));
           tr.dataset.id = r.id;
           body.appendChild(tr);
