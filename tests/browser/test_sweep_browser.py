@@ -49,6 +49,8 @@ def test_the_sweep_page_ranks_its_jobs_and_overlays_their_curves(chromium, tmp_p
         assert listed[0][2:] == ["running", "dcgan", "2", "seed=1,2", "2: 2 queued", "-"], listed
         assert listed[1][2:] == ["finished", "dcgan", "4", "lr_g=1e-4,2e-4,5e-5", "3: 2 completed, 1 stopped",
                                  f"20.0 ({ids[2][:8]}, epoch 4)"], listed
+        if os.environ.get("GANCTL_TEST_SCREENSHOTS") == "1":
+            page.screenshot(Path(__file__).parents[2] / "docs" / "dashboard-sweeps.png")
         href = page.js(f"document.querySelector('#sweeps tr[data-id=\"{running.id}\"] a').getAttribute('href')")
         assert href == f"/sweeps/{running.id}"
         page.goto(f"http://127.0.0.1:{port}{href}")
