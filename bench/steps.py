@@ -3,13 +3,15 @@ A B C A B C ... on one fixed batch, medians: the comparison that survives a load
 whole epochs (bench.train) swing by 2x with the neighbours' load.
 
     python -m bench.steps [--arch dcgan] [--reps 10] [--batch 128] [--recipes seed,ema-augment]
-        [--precisions fp32,bf16] [--two-calls] [--keras-adam] [--keras-dropout]
+        [--precisions fp32,bf16] [--two-calls] [--keras-adam] [--keras-dropout] [--keras-upsampling]
 
 --recipes times ganctl's step under each named recipe (jobs/recipes.py); --two-calls adds, where
 D allows one call on concat(real, fake), the step with the other choice (ganctl makes one call in
 bf16/fp16 and two in fp32). --keras-adam adds each step with Keras' own Adam in place of ganctl's
 FusedAdam (jobs/gan.py: the same update as one kernel per variable). --keras-dropout adds each
 mixed-precision step with Keras' own Dropout draw in place of jobs/gan.py's exact_dropout.
+--keras-upsampling adds each step with the generator's UpSampling2D + Conv2D pairs run as Keras
+runs them, in place of jobs/subpixel.py's one convolution on the small image.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def main(argv=None) -> None:
     parser.add_argument("--precisions", default="fp32,bf16", help="ganctl's precisions, comma-separated")
     parser.add_argument("--two-calls", action="store_true", help="also the step with two D calls")
     parser.add_argument("--keras-adam", action="store_true", help="also the step with Keras' own Adam")
+    parser.add_argument("--keras-upsampling", action="store_true",
+                        help="also each step with G's UpSampling2D + Conv2D pairs unfused (jobs/subpixel.py)")
     parser.add_argument("--keras-dropout", action="store_true",
                         help="also the mixed-precision step with Keras' own Dropout draw")
     args = parser.parse_args(argv)
@@ -50,17 +54,18 @@ def main(argv=None) -> None:
     x = tf.random.uniform((b, *spec.info.image_shape))
 
     def ganctl_step(precision: str, recipe: str, joint: bool | None = None, keras_adam: bool = False,
-                    keras_dropout: bool = False):
+                    keras_dropout: bool = False, keras_upsampling: bool = False):
         """ganctl's step; joint None: as the product picks it, else forced where D allows it;
         keras_adam: built with keras.optimizers.Adam instead of the product's FusedAdam;
-        keras_dropout: D's Dropout layers left to Keras' draw."""
-        fused, exact = gan_module.FusedAdam, gan_module.exact_dropout
+        keras_dropout: D's Dropout layers left to Keras' draw; keras_upsampling: G's upsampling unfused."""
+        fused, exact, subpixel = gan_module.FusedAdam, gan_module.exact_dropout, gan_module.fuse_upsampling
         gan_module.FusedAdam = keras.optimizers.Adam if keras_adam else fused
         gan_module.exact_dropout = (lambda model: None) if keras_dropout else exact
+        gan_module.fuse_upsampling = (lambda model: 0) if keras_upsampling else subpixel
         try:
             gan, _ = train.build(TrainSpec(arch=args.arch, limit=b, batch_size=b, recipe=recipe), precision)
         finally:
-            gan_module.FusedAdam, gan_module.exact_dropout = fused, exact
+            gan_module.FusedAdam, gan_module.exact_dropout, gan_module.fuse_upsampling = fused, exact, subpixel
         if joint is not None:
             gan._joint_d = joint and joint_d_call(gan.discriminator)
         return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses
@@ -84,6 +89,8 @@ def main(argv=None) -> None:
                 variants[name + ", Keras' Adam"] = ganctl_step(precision, recipe, keras_adam=True)
             if args.keras_dropout and precision != "fp32":
                 variants[name + ", Keras' Dropout"] = ganctl_step(precision, recipe, keras_dropout=True)
+            if args.keras_upsampling:
+                variants[name + ", Keras' upsampling"] = ganctl_step(precision, recipe, keras_upsampling=True)
     variants["reference fp32"] = lambda: ref_epoch(one_batch)
     for f in variants.values():  # warm-up: tracing, oneDNN kernel selection
         f(), f()

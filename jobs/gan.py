@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from ganctl.jobs import conditional, recipes
 from ganctl.jobs.spec import TrainSpec
+from ganctl.jobs.subpixel import fuse_upsampling
 
 STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noise draws
 # The EMA's warm-up ramp, decay = min(ema, (1 + t) / (EMA_WARMUP + t)): an average over about the
@@ -187,6 +188,7 @@ class GAN:
 
     def _build_generator(self):
         g = self.info.build_generator(self.info.noise_dim)
+        fuse_upsampling(g)  # upsample's (UpSampling2D, Conv2D) pairs on the small image: same function
         if not self.classes:
             return g
         return conditional.generator(g, self.classes, self.info.noise_dim, self.spec.class_dims,
