@@ -5,12 +5,20 @@ import math
 
 
 def forward_flops(model) -> int:
-    total = 0
+    """As ganctl runs it: an (UpSampling2D, Conv2D) pair jobs/subpixel.py fuses counts as the one
+    convolution on the small image that it runs."""
+    from ganctl.jobs.subpixel import fold, fusable
+
+    total, before = 0, None
     for layer in model.layers:
         kind = type(layer).__name__
         out = layer.output.shape[1:]
         if kind == "Dense":
             total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif kind == "Conv2D" and before is not None and fusable(before, layer):
+            kh, kw, cin, cout = layer.kernel.shape
+            taps = fold(kh, 0).shape[0]  # 2r + 1 small pixels a side
+            total += 2 * (out[0] // 2) * (out[1] // 2) * taps * taps * cin * 4 * cout
         elif kind == "Conv2D":
             kh, kw, cin, cout = layer.kernel.shape
             total += 2 * out[0] * out[1] * kh * kw * cin * cout
@@ -20,6 +28,7 @@ def forward_flops(model) -> int:
             total += 2 * h_in * w_in * kh * kw * cin * cout
         elif kind in ("BatchNormalization", "LeakyReLU"):
             total += 4 * math.prod(out)
+        before = layer
     return total
 
 
