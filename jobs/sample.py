@@ -33,10 +33,12 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     import keras
 
     from ganctl.jobs import device
+    from ganctl.jobs.subpixel import fuse_upsampling
 
     keras.utils.set_random_seed(spec.seed)
     with device.precision_scope(precision):
         g = spec.info.build_generator(spec.info.noise_dim)
+        fuse_upsampling(g)  # as it trained: upsample's upsampling pairs on the small image (same function)
         if conditional.has_codes(spec):
             g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims,
                                       learned=not conditional.by_centres(spec))
