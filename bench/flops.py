@@ -15,7 +15,7 @@ def forward_flops(model) -> int:
         out = layer.output.shape[1:]
         if kind == "Dense":
             total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif kind == "Conv2D" and before is not None and fusable(before, layer):
+        elif kind == "Conv2D" and fusable(before, layer):
             kh, kw, cin, cout = layer.kernel.shape
             taps = fold(kh, 0).shape[0]  # 2r + 1 small pixels a side
             total += 2 * (out[0] // 2) * (out[1] // 2) * taps * taps * cin * 4 * cout

@@ -50,7 +50,7 @@ def fuse_upsampling(model) -> int:
 
 
 def _upsampled_conv(conv, inputs):
-    k, filters = conv.kernel_size[0], conv.filters
+    k = conv.kernel_size[0]
     phases = [(p, q) for p in (0, 1) for q in (0, 1)]  # depth_to_space's channel-block order
     kernel = tf.convert_to_tensor(conv.kernel)  # float32 under mixed precision: fold, then cast
     folded = tf.concat([tf.einsum("ai,bj,ijco->abco", fold(k, p), fold(k, q), kernel) for p, q in phases], axis=-1)
