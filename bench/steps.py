@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from ganctl.jobs import data, device, gan as gan_module, train
+    from ganctl.jobs import data, device, gan as gan_module, subpixel, train
     from ganctl.jobs.gan import joint_d_call
     from ganctl.jobs.spec import TrainSpec
 
@@ -58,14 +58,14 @@ def main(argv=None) -> None:
         """ganctl's step; joint None: as the product picks it, else forced where D allows it;
         keras_adam: built with keras.optimizers.Adam instead of the product's FusedAdam;
         keras_dropout: D's Dropout layers left to Keras' draw; keras_upsampling: G's upsampling unfused."""
-        fused, exact, subpixel = gan_module.FusedAdam, gan_module.exact_dropout, gan_module.fuse_upsampling
+        fused, exact, fuse = gan_module.FusedAdam, gan_module.exact_dropout, subpixel.fuse_upsampling
         gan_module.FusedAdam = keras.optimizers.Adam if keras_adam else fused
         gan_module.exact_dropout = (lambda model: None) if keras_dropout else exact
-        gan_module.fuse_upsampling = (lambda model: 0) if keras_upsampling else subpixel
+        subpixel.fuse_upsampling = (lambda model: 0) if keras_upsampling else fuse  # looked up at each build
         try:
             gan, _ = train.build(TrainSpec(arch=args.arch, limit=b, batch_size=b, recipe=recipe), precision)
         finally:
-            gan_module.FusedAdam, gan_module.exact_dropout, gan_module.fuse_upsampling = fused, exact, subpixel
+            gan_module.FusedAdam, gan_module.exact_dropout, subpixel.fuse_upsampling = fused, exact, fuse
         if joint is not None:
             gan._joint_d = joint and joint_d_call(gan.discriminator)
         return lambda: [np.asarray(v) for v in gan.train_step(x)]  # wait for the losses

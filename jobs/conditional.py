@@ -247,6 +247,20 @@ def grid_inputs(spec, plain_noise):
 
 # ----------------------------------------------------------------------------- the networks
 
+def build_generator(spec):
+    """The job's generator as ganctl trains and samples it: the seed's network, upsample's
+    (UpSampling2D, Conv2D) pairs run on the small image (jobs/subpixel.py: the same function),
+    wrapped to take a code beside the noise where the job has one. (Not in archs: bench's
+    references build the seed's networks there, unfused.)"""
+    from ganctl.jobs.subpixel import fuse_upsampling
+
+    g = spec.info.build_generator(spec.info.noise_dim)
+    fuse_upsampling(g)
+    if not has_codes(spec):
+        return g
+    return generator(g, count(spec), spec.info.noise_dim, spec.class_dims, learned=not by_centres(spec))
+
+
 def generator(seed_generator, k: int, noise_dim: int, class_dims: int, learned: bool = True):
     """The seed generator behind a class code: inputs [noise (noise_dim,), class ()]. class_dims > 0:
     the code replaces the noise's last class_dims entries; 0: it is added to the whole noise (the

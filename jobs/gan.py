@@ -18,7 +18,6 @@ import tensorflow as tf
 
 from ganctl.jobs import conditional, recipes
 from ganctl.jobs.spec import TrainSpec
-from ganctl.jobs.subpixel import fuse_upsampling
 
 STANDING_PASSES, STANDING_BATCH = 16, 256  # EMA BatchNorm statistics: 4,096 noise draws
 # The EMA's warm-up ramp, decay = min(ema, (1 + t) / (EMA_WARMUP + t)): an average over about the
@@ -187,12 +186,7 @@ class GAN:
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
     def _build_generator(self):
-        g = self.info.build_generator(self.info.noise_dim)
-        fuse_upsampling(g)  # upsample's (UpSampling2D, Conv2D) pairs on the small image: same function
-        if not self.classes:
-            return g
-        return conditional.generator(g, self.classes, self.info.noise_dim, self.spec.class_dims,
-                                     learned=not self._by_centres)
+        return conditional.build_generator(self.spec)
 
     def set_centres(self, images: np.ndarray, labels: np.ndarray) -> None:
         """A by-centres job's class judge: its training images' cluster centres and temperature

@@ -33,16 +33,10 @@ def untrained_generator(spec: TrainSpec, precision: str = "fp32"):
     import keras
 
     from ganctl.jobs import device
-    from ganctl.jobs.subpixel import fuse_upsampling
 
     keras.utils.set_random_seed(spec.seed)
     with device.precision_scope(precision):
-        g = spec.info.build_generator(spec.info.noise_dim)
-        fuse_upsampling(g)  # as it trained: upsample's upsampling pairs on the small image (same function)
-        if conditional.has_codes(spec):
-            g = conditional.generator(g, conditional.count(spec), spec.info.noise_dim, spec.class_dims,
-                                      learned=not conditional.by_centres(spec))
-        return g
+        return conditional.build_generator(spec)  # as it trained
 
 
 def load_generator(spec: TrainSpec, export_dir: Path, fmt: str = "h5", expected_sha256: str | None = None):
